@@ -1,0 +1,1 @@
+"""Evaluation (LFW verification, WIDER detection) and benchmarks, reproducible from the CLI."""

@@ -1,0 +1,6 @@
+"""Enrolled people and their templates: storage, calibrated thresholds, 1:N search."""
+
+from facegate.gallery.matcher import Candidate, Gallery, Match
+from facegate.gallery.store import GalleryStore, Person, SQLiteGallery
+
+__all__ = ["Candidate", "Gallery", "GalleryStore", "Match", "Person", "SQLiteGallery"]

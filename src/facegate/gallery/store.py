@@ -1,0 +1,214 @@
+"""Gallery persistence: people and their templates, each tagged with model name and version.
+
+SQLite in WAL mode: readers (the door) never block on a writer (an enrolment), a crash never
+leaves half an enrolment behind (one transaction per enrolment), and a locked database is a
+clear error after a bounded wait instead of a hang.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from facegate.errors import GalleryError
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS persons (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS templates (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    dim INTEGER NOT NULL,
+    embedding BLOB NOT NULL,
+    quality REAL,
+    source TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS templates_model ON templates(model, person_id);
+"""
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    photos: int  # distinct enrolment photos
+
+
+@dataclass(frozen=True)
+class NewTemplate:
+    model: str
+    version: str
+    embedding: np.ndarray
+    quality: float | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class TemplateSet:
+    """All templates of one model: row i of `matrix` belongs to person `person_ids[i]`."""
+
+    model: str
+    person_ids: np.ndarray
+    names: dict[int, str]
+    matrix: np.ndarray
+    versions: set[str]
+
+
+class GalleryStore(Protocol):
+    """Where templates live: SQLite at the door, the server's database upstream."""
+
+    def add_person(self, name: str, templates: Sequence[NewTemplate]) -> Person: ...
+
+    def persons(self) -> list[Person]: ...
+
+    def remove_person(self, name: str) -> bool: ...
+
+    def templates(self, model: str) -> TemplateSet: ...
+
+
+class SQLiteGallery:
+    def __init__(self, path: str | Path, *, create: bool = True, timeout_s: float = 5.0) -> None:
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise GalleryError(
+                f"gallery {self.path} does not exist; enrol someone first with "
+                f"`facegate enroll NAME PHOTO --db {self.path}`"
+            )
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+        except sqlite3.DatabaseError as exc:
+            raise GalleryError(self._explain(exc)) from None
+        except OSError as exc:
+            raise GalleryError(f"cannot open gallery {self.path}: {exc.strerror or exc}") from None
+
+    def _explain(self, exc: sqlite3.Error) -> str:
+        msg = str(exc)
+        if "locked" in msg or "busy" in msg:
+            return f"gallery {self.path} is locked by another process; try again"
+        if "not a database" in msg or "malformed" in msg:
+            return f"{self.path} is not a FaceGate gallery (or is damaged): {msg}"
+        if "readonly" in msg or "unable to open" in msg:
+            return f"cannot write gallery {self.path}: {msg}"
+        if "disk" in msg and "full" in msg:
+            return f"disk full while writing gallery {self.path}; nothing was changed"
+        return f"gallery {self.path}: {msg}"
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: all of an enrolment lands, or none of it."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise GalleryError(self._explain(exc)) from None
+        try:
+            yield self._db
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise GalleryError(self._explain(exc)) from None
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise GalleryError(self._explain(exc)) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SQLiteGallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add_person(self, name: str, templates: Sequence[NewTemplate]) -> Person:
+        """Create the person if new and add templates, in one transaction."""
+        name = name.strip()
+        if not name:
+            raise GalleryError("a person needs a non-empty name")
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT id FROM persons WHERE name = ?", (name,)).fetchone()
+            pid = row[0] if row else db.execute(
+                "INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, now)
+            ).lastrowid
+            db.executemany(
+                "INSERT INTO templates(person_id, model, model_version, dim, embedding, quality,"
+                " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (pid, t.model, t.version, int(t.embedding.size),
+                     np.asarray(t.embedding, "<f4").tobytes(), t.quality, t.source, now)
+                    for t in templates
+                ],
+            )
+            count = db.execute(
+                "SELECT COUNT(DISTINCT source) FROM templates WHERE person_id = ?", (pid,)
+            ).fetchone()[0]
+        return Person(pid, name, count)
+
+    def persons(self) -> list[Person]:
+        rows = self._query(
+            "SELECT p.id, p.name, COUNT(DISTINCT t.source) FROM persons p "
+            "LEFT JOIN templates t ON t.person_id = p.id GROUP BY p.id ORDER BY p.name"
+        )
+        return [Person(*r) for r in rows]
+
+    def remove_person(self, name: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM persons WHERE name = ?", (name,)).rowcount > 0
+
+    def templates(self, model: str) -> TemplateSet:
+        rows = self._query(
+            "SELECT t.person_id, p.name, t.model_version, t.dim, t.embedding FROM templates t "
+            "JOIN persons p ON p.id = t.person_id WHERE t.model = ? ORDER BY t.id",
+            (model,),
+        )
+        dims = {r[3] for r in rows}
+        if len(dims) > 1:
+            raise GalleryError(f"gallery {self.path}: '{model}' templates of mixed sizes {dims}")
+        dim = dims.pop() if dims else 0
+        matrix = (
+            np.frombuffer(b"".join(r[4] for r in rows), "<f4").reshape(len(rows), dim)
+            if rows else np.zeros((0, 0), np.float32)
+        )
+        return TemplateSet(
+            model,
+            np.array([r[0] for r in rows], np.int64),
+            {r[0]: r[1] for r in rows},
+            matrix.astype(np.float32),
+            {r[2] for r in rows},
+        )
+
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise GalleryError(self._explain(exc)) from None

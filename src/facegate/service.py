@@ -1,0 +1,229 @@
+"""What FaceGate does, as plain functions: the CLI and the REST API both call these.
+
+Every function takes an engine and (where needed) a gallery store, and raises a
+FaceGateError subclass with a message fit for the user on any bad input.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facegate.engine import FaceEngine
+from facegate.errors import FaceGateError, FaceQualityError, MultipleFacesError, NoFaceError
+from facegate.gallery.matcher import Candidate, Gallery, Match
+from facegate.gallery.store import GalleryStore, NewTemplate, Person
+from facegate.imageio import load_image
+from facegate.models.align import align_arcface
+from facegate.models.base import Face
+from facegate.quality import sharpness
+
+ImageSource = str | os.PathLike[str] | bytes
+
+#: A second face at least this fraction of the largest one's size is another person in shot.
+OTHER_PERSON_RATIO = 0.4
+
+
+def read(engine: FaceEngine, source: ImageSource) -> np.ndarray:
+    return load_image(source, max_pixels=engine.config.max_image_pixels)
+
+
+def _label(source: ImageSource) -> str:
+    return "upload" if isinstance(source, bytes) else str(source)
+
+
+# -- enrolment -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolFace:
+    """The one face of an enrolment photo that passed the quality gate."""
+
+    face: Face
+    size_px: float
+    sharpness: float
+
+
+def enrolment_face(engine: FaceEngine, image: np.ndarray, label: str = "image") -> EnrolFace:
+    """Exactly one clear, large enough face, or an error that says what is wrong and by how much."""
+    faces = engine.detect(image)
+    if not faces:
+        raise NoFaceError(f"{label}: no face found")
+    main = faces[0]
+    others = [f for f in faces[1:] if f.size >= OTHER_PERSON_RATIO * main.size]
+    if others:
+        raise MultipleFacesError(
+            f"{label}: {len(others) + 1} faces found; an enrolment photo must show one person"
+        )
+    q = engine.config.enrol
+    if main.size < q.min_face_px:
+        raise FaceQualityError(
+            f"{label}: face too small ({main.size:.0f} px; enrolment needs at least "
+            f"{q.min_face_px:.0f} px); use a closer or larger photo"
+        )
+    sharp = sharpness(align_arcface(image, main.landmarks))
+    if sharp < q.min_sharpness:
+        raise FaceQualityError(
+            f"{label}: face too blurry (sharpness {sharp:.1f}; enrolment needs at least "
+            f"{q.min_sharpness:.1f}); use a sharper photo"
+        )
+    return EnrolFace(main, main.size, sharp)
+
+
+@dataclass
+class EnrolReport:
+    person: Person | None
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, FaceGateError]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "person": {"id": self.person.id, "name": self.person.name,
+                       "photos": self.person.photos} if self.person else None,
+            "accepted": self.accepted,
+            "rejected": [{"source": s, "error": e.code, "message": str(e)}
+                         for s, e in self.rejected],
+        }
+
+
+def enroll(
+    engine: FaceEngine, store: GalleryStore, name: str, sources: Sequence[ImageSource]
+) -> EnrolReport:
+    """Enrol every good photo (templates for every configured model, one transaction);
+    report each bad one with its reason. Nothing is written if no photo passes."""
+    report = EnrolReport(None)
+    templates: list[NewTemplate] = []
+    for src in sources:
+        label = _label(src)
+        try:
+            image = read(engine, src)
+            ef = enrolment_face(engine, image, label)
+            for model in engine.model_names:
+                emb = engine.embed(image, ef.face, model=model)
+                templates.append(
+                    NewTemplate(model, engine.version(model), emb, ef.sharpness, label)
+                )
+            report.accepted.append(label)
+        except FaceGateError as exc:
+            report.rejected.append((label, exc))
+    if templates:
+        report.person = store.add_person(name, templates)
+    return report
+
+
+# -- identification ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    face: Face
+    match: Match
+    scores: dict[str, float]  # per model score of the best candidate
+
+    def to_dict(self) -> dict:
+        return {**self.face.to_dict(), **self.match.to_dict(),
+                "scores": {k: round(v, 4) for k, v in self.scores.items()}}
+
+
+def load_galleries(engine: FaceEngine, store: GalleryStore) -> dict[str, Gallery]:
+    models = engine.model_names if engine.config.fusion else [engine.config.model]
+    return {m: Gallery(store.templates(m), engine.version(m)) for m in models}
+
+
+def match_face(
+    engine: FaceEngine,
+    galleries: dict[str, Gallery],
+    image: np.ndarray,
+    face: Face,
+    top_k: int = 5,
+) -> FaceMatch:
+    """Search one face; with fusion the per-person score is the fused z-score of all models."""
+    if not engine.config.fusion:
+        model = engine.config.model
+        emb = engine.embed(image, face, model=model)
+        m = galleries[model].identify(emb, engine.threshold(model), top_k)
+        return FaceMatch(face, m, {model: m.score})
+    per_model = {n: g.scores(engine.embed(image, face, model=n)) for n, g in galleries.items()}
+    people = set.intersection(*(set(s) for s in per_model.values())) if per_model else set()
+    names = next(iter(galleries.values())).names
+    fused = sorted(
+        ((p, engine.fuse({n: s[p] for n, s in per_model.items()})) for p in people),
+        key=lambda kv: kv[1], reverse=True,
+    )
+    threshold = engine.fusion_calibration().threshold(engine.config.fmr)
+    cands = [Candidate(p, names[p], s) for p, s in fused[:top_k]]
+    best = cands[0] if cands else None
+    match = Match(best if best and best.score >= threshold else None,
+                  best.score if best else float("-inf"), threshold, cands)
+    scores = {n: s[best.person_id] for n, s in per_model.items()} if best else {}
+    return FaceMatch(face, match, scores)
+
+
+def identify(
+    engine: FaceEngine, store: GalleryStore, source: ImageSource, top_k: int = 5
+) -> list[FaceMatch]:
+    """Every face in the image against the gallery, largest face first."""
+    image = read(engine, source)
+    faces = engine.detect(image)
+    if not faces:
+        raise NoFaceError(f"{_label(source)}: no face found")
+    galleries = load_galleries(engine, store)
+    return [match_face(engine, galleries, image, f, top_k) for f in faces]
+
+
+# -- verification --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    same: bool
+    score: float
+    threshold: float
+    model: str
+    fmr: float
+    faces: tuple[int, int]
+
+    def to_dict(self) -> dict:
+        return {"same": self.same, "score": round(self.score, 4),
+                "threshold": round(self.threshold, 4), "model": self.model, "fmr": self.fmr,
+                "faces": list(self.faces)}
+
+
+def verify(engine: FaceEngine, a: ImageSource, b: ImageSource) -> VerifyResult:
+    """1:1: the largest face of each image, same person at the configured FMR?"""
+    embs: dict[str, list[np.ndarray]] = {}
+    counts = []
+    models = engine.model_names if engine.config.fusion else [engine.config.model]
+    for src in (a, b):
+        image = read(engine, src)
+        faces = engine.detect(image)
+        if not faces:
+            raise NoFaceError(f"{_label(src)}: no face found")
+        counts.append(len(faces))
+        for m in models:
+            embs.setdefault(m, []).append(engine.embed(image, faces[0], model=m))
+    fmr = engine.config.fmr
+    if engine.config.fusion:
+        score = engine.fuse({m: engine.compare(*v) for m, v in embs.items()})
+        threshold = engine.fusion_calibration().threshold(fmr)
+        model = "fusion"
+    else:
+        model = engine.config.model
+        score = engine.compare(*embs[model])
+        threshold = engine.threshold(model, fmr)
+    return VerifyResult(score >= threshold, score, threshold, model, fmr,
+                        (counts[0], counts[1]))
+
+
+def embed(
+    engine: FaceEngine, source: ImageSource, model: str | None = None
+) -> list[dict]:
+    """Every face with its box, landmarks, detector score and embedding."""
+    image = read(engine, source)
+    faces = engine.detect(image)
+    embs = engine.embed_faces(image, faces, model=model) if faces else []
+    return [{**f.to_dict(), "embedding": [round(float(x), 6) for x in e]}
+            for f, e in zip(faces, embs, strict=True)]

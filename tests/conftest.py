@@ -1,0 +1,77 @@
+"""Shared fixtures: real faces shipped by PyPI wheels, the shared evaluation data when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facegate.config import EngineConfig
+from facegate.demo import astronaut_bgr, grace_hopper_path
+from facegate.engine import FaceEngine
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("FACEGATE_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def require_data(sub: str) -> Path:
+    path = shared_data_dir() / sub
+    if not path.exists():
+        pytest.skip(f"evaluation data {path} is absent (set FACEGATE_DATA to ../shared/data)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+@pytest.fixture(scope="session")
+def engine(cache_dir: Path) -> FaceEngine:
+    return FaceEngine(EngineConfig(cache_dir=cache_dir))
+
+
+@pytest.fixture(scope="session")
+def hopper_path() -> Path:
+    return grace_hopper_path()
+
+
+@pytest.fixture(scope="session")
+def hopper(hopper_path: Path) -> np.ndarray:
+    return cv2.imread(str(hopper_path))
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    return astronaut_bgr()
+
+
+@pytest.fixture(scope="session")
+def hopper_reshot(hopper: np.ndarray) -> np.ndarray:
+    """The same person in a different rendition: rotated, smaller, darker, JPEG-compressed."""
+    h, w = hopper.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -10, 0.75)
+    img = cv2.warpAffine(hopper, m, (w, h), borderMode=cv2.BORDER_REPLICATE)
+    img = cv2.convertScaleAbs(img, alpha=0.7, beta=15)
+    ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    assert ok
+    return cv2.imdecode(buf, cv2.IMREAD_COLOR)
+
+
+@pytest.fixture(scope="session")
+def two_people(hopper: np.ndarray, astronaut: np.ndarray) -> np.ndarray:
+    """Grace Hopper and Eileen Collins side by side, faces of similar size."""
+    a = cv2.resize(astronaut, (hopper.shape[0], hopper.shape[0]))
+    return np.ascontiguousarray(np.concatenate([hopper, a], axis=1))
+
+
+def write_image(path: Path, image: np.ndarray) -> Path:
+    assert cv2.imwrite(str(path), image)
+    return path

@@ -1,0 +1,52 @@
+"""One config model, validated at start-up with messages that point at the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from facegate import FaceEngine
+from facegate.config import EngineConfig, load_config
+from facegate.errors import ConfigError
+
+
+def test_defaults_need_no_file() -> None:
+    cfg = load_config(None)
+    assert cfg.engine.model == "sface"
+    assert [r.name for r in cfg.engine.recognizers] == ["sface", "dlib"]
+
+
+def test_errors_name_every_bad_field(tmp_path: Path) -> None:
+    path = tmp_path / "entrance.yaml"
+    path.write_text("engine:\n  fmr: 2\n  detector:\n    score_threshold: -1\n  colour: red\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert "engine.fmr" in text and "engine.detector.score_threshold" in text
+    assert "engine.colour" in text
+
+
+def test_unknown_model_and_missing_path() -> None:
+    with pytest.raises(ConfigError, match="not among the recognisers"):
+        load_config({"engine": {"model": "arcface"}})
+    with pytest.raises(ConfigError, match="needs a path"):
+        load_config({"engine": {"recognizers": [{"name": "x", "kind": "arcface_onnx"}],
+                                "model": "x"}})
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("engine: [unclosed\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(bad)
+
+
+def test_from_config_accepts_file_dict_and_model(tmp_path: Path) -> None:
+    path = tmp_path / "e.yaml"
+    path.write_text("engine:\n  flip: true\n  fmr: 0.00001\n")
+    assert FaceEngine.from_config(path).config.flip is True
+    assert FaceEngine.from_config({"fmr": 1e-3}).config.fmr == 1e-3
+    assert FaceEngine.from_config(EngineConfig(model="dlib")).config.model == "dlib"
