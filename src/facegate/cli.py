@@ -129,6 +129,35 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one entrance: from a config file, or from --source/--db with defaults."""
+    import logging
+
+    from facegate.runtime.app import human_printer, json_printer, run_entrance
+    from facegate.runtime.sources import SourceConfig
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    cfg = _config(args)
+    rc = cfg.runtime
+    if args.source:
+        rc = rc.model_copy(update={"source": SourceConfig(uri=args.source)})
+    if rc.source is None:
+        raise FaceGateError("nothing to watch: give --source SRC or runtime.source in --config")
+    if args.pace or args.until_end:
+        pace = args.pace or "simulated"
+        rc = rc.model_copy(update={"source": rc.source.model_copy(update={"pace": pace})})
+    cfg = cfg.model_copy(update={"runtime": rc})
+    printer = json_printer() if args.json else human_printer()
+    stats = run_entrance(cfg, gallery=_db_path(args), max_frames=args.max_frames,
+                         printer=printer)
+    print(json.dumps({"summary": stats.to_dict()}) if args.json else
+          f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} frames/s), "
+          f"events: {stats.events or 'none'}", file=sys.stderr)
+    return 0
+
+
 def _lfw_root(data: str | None) -> Path:
     root = Path(data) if data else default_data("lfw")
     if not (root / "pairs.txt").is_file() and (root / "lfw" / "pairs.txt").is_file():
@@ -242,6 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("gallery", cmd_gallery, "list enrolled people (or --remove NAME)", [db])
     sp.add_argument("--remove", metavar="NAME")
     add("demo", cmd_demo, "enrol one face, identify another (no data needed)", [match])
+    sp = add("run", cmd_run, "watch a camera or video and open the door for residents",
+             [match, db])
+    sp.add_argument("--source", help="camera index, /dev/video*, rtsp:// or http:// URL, "
+                    "video file or image folder (overrides runtime.source)")
+    sp.add_argument("--max-frames", type=int, help="stop after this many processed frames")
+    sp.add_argument("--until-end", action="store_true",
+                    help="play a file to its end as fast as the CPU allows, as a live camera "
+                    "would be processed (pace 'simulated')")
+    sp.add_argument("--pace", choices=["realtime", "fast", "simulated"],
+                    help="how files are replayed (default realtime)")
+    sp.add_argument("--verbose", action="store_true", help="log to stderr")
 
     ev = sub.add_parser("eval", help="accuracy on the shared evaluation data")
     evsub = ev.add_subparsers(dest="eval_command", required=True)

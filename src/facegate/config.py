@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from facegate.errors import ConfigError
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from facegate.runtime.access import AccessConfig
+from facegate.runtime.decision import DecisionConfig
+from facegate.runtime.doors import DoorConfig, LogDoorConfig
+from facegate.runtime.journal import JournalConfig
+from facegate.runtime.quality import QualityConfig
+from facegate.runtime.sources import SourceConfig
+from facegate.schema import StrictModel as _Strict
 
 
 class DetectorConfig(_Strict):
@@ -119,11 +122,27 @@ class GalleryConfig(_Strict):
     path: Path = Field(default_factory=default_gallery_path)
 
 
+class RuntimeConfig(_Strict):
+    """One entrance: where frames come from, how decisions are made, where they go."""
+
+    entrance: str = Field("main", min_length=1)
+    source: SourceConfig | None = None
+    door: DoorConfig = Field(default_factory=LogDoorConfig)
+    access: AccessConfig = AccessConfig()
+    journal: JournalConfig = JournalConfig()
+    decision: DecisionConfig = DecisionConfig()
+    quality: QualityConfig = QualityConfig()
+    track_max_age_s: float = Field(1.0, gt=0, description="a face unseen this long has left")
+    gallery_reload_s: float = Field(5.0, gt=0, description="pick up new enrolments this often")
+    retention_every_s: float = Field(3600.0, gt=0)
+
+
 class FaceGateConfig(_Strict):
     """The whole configuration file."""
 
     engine: EngineConfig = EngineConfig()
     gallery: GalleryConfig = GalleryConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
 
 
 def _format_errors(exc: ValidationError) -> str:

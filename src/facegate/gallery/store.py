@@ -80,6 +80,10 @@ class GalleryStore(Protocol):
 
     def templates(self, model: str) -> TemplateSet: ...
 
+    def data_version(self) -> int:
+        """Changes whenever another writer changed the gallery: reload only then."""
+        ...
+
 
 class SQLiteGallery:
     def __init__(self, path: str | Path, *, create: bool = True, timeout_s: float = 5.0) -> None:
@@ -94,13 +98,18 @@ class SQLiteGallery:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+            exists = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='templates'"
+            ).fetchone()
+            if not exists:  # only a new gallery needs the write lock at open
+                self._db.execute("PRAGMA journal_mode=WAL")
+                with self._tx() as db:
+                    for stmt in SCHEMA.split(";"):
+                        if stmt.strip():
+                            db.execute(stmt)
+                    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES "
+                               "('schema_version', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             raise GalleryError(self._explain(exc)) from None
         except OSError as exc:
@@ -206,6 +215,9 @@ class SQLiteGallery:
             matrix.astype(np.float32),
             {r[2] for r in rows},
         )
+
+    def data_version(self) -> int:
+        return int(self._query("PRAGMA data_version")[0][0])
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:

@@ -1,0 +1,215 @@
+"""Turn a track's evidence into at most one door decision.
+
+Policy, per track (one person walking up to the door):
+- every good shot is embedded with the fast recogniser and searched in the gallery; a shot
+  *votes* for a resident when its score passes the threshold for the target FMR;
+- the door may open once `min_votes` shots agree on one resident and no shot voted for anyone
+  else; with `confirm` on, the second recogniser must then agree on that resident's best shot
+  (at `confirm_fmr`) - two independent models must both be fooled for a false open;
+- liveness and the access rules come last; a resident who fails either is denied and
+  journalled, and the door stays shut;
+- a track that ends (or runs out of its embedding budget) undecided is journalled as unknown.
+Thresholds are set by target false-match rate through the engine's calibration, never raw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from facegate.gallery.matcher import Gallery
+from facegate.models.base import Face
+from facegate.runtime.access import AccessPolicy
+from facegate.runtime.events import Decision, DoorEvent
+from facegate.runtime.liveness import Liveness
+from facegate.runtime.quality import ShotQuality
+from facegate.schema import StrictModel
+
+if TYPE_CHECKING:  # the engine imports the config, which imports this module
+    from facegate.engine import FaceEngine
+
+
+class DecisionConfig(StrictModel):
+    fmr: float = Field(1e-5, gt=0, lt=1, description="per-comparison FMR of the fast model")
+    min_votes: int = Field(2, ge=1, description="agreeing good shots needed to open")
+    max_embeds: int = Field(12, ge=1, description="embedding budget per track")
+    confirm: bool = Field(True, description="second recogniser must agree before opening")
+    confirm_fmr: float = Field(1e-3, gt=0, lt=1, description="FMR of the confirming model")
+    max_confirm_tries: int = Field(2, ge=1)
+    require_liveness: bool = Field(
+        False, description="deny when no liveness check could vouch for the face")
+
+
+@dataclass
+class Shot:
+    image: np.ndarray  # the whole frame (the confirming model cuts its own crop)
+    face: Face
+    quality: ShotQuality
+
+
+@dataclass
+class TrackEvidence:
+    track_id: int
+    first_t: float
+    votes: dict[int, list[float]] = field(default_factory=dict)
+    vote_shots: dict[int, Shot] = field(default_factory=dict)
+    best_shot: Shot | None = None
+    best_score: float = float("-inf")
+    best_person: int | None = None
+    embeds: int = 0
+    confirm_tries: int = 0
+    confirm_scores: dict[str, float] = field(default_factory=dict)
+    decided: Decision | None = None
+    note: str = ""
+    pending: int | None = None  # recognised resident still waiting for liveness
+    confirmed: int | None = None  # resident the second model agreed on
+    confirm_shot: Shot | None = None  # the shot it last looked at
+
+    def offer(self, shot: Shot) -> None:
+        if self.best_shot is None or shot.quality.score > self.best_shot.quality.score:
+            self.best_shot = shot
+
+
+def snapshot(shot: Shot | None, margin: float = 0.35) -> np.ndarray | None:
+    """The best shot for the journal: the face with some context, at most 256 px."""
+    if shot is None:
+        return None
+    x, y, w, h = (float(v) for v in shot.face.bbox)
+    mx, my = w * margin, h * margin
+    H, W = shot.image.shape[:2]
+    x0, y0 = max(0, int(x - mx)), max(0, int(y - my))
+    x1, y1 = min(W, int(x + w + mx)), min(H, int(y + h + my))
+    crop = shot.image[y0:y1, x0:x1]
+    if crop.size == 0:
+        return None
+    s = 256 / max(crop.shape[:2])
+    return cv2.resize(crop, None, fx=s, fy=s) if s < 1 else crop.copy()
+
+
+class Decider:
+    def __init__(
+        self,
+        cfg: DecisionConfig,
+        entrance: str,
+        engine: FaceEngine,
+        galleries: dict[str, Gallery],
+        liveness: Liveness,
+        access: AccessPolicy,
+    ) -> None:
+        self.cfg = cfg
+        self.entrance = entrance
+        self.engine = engine
+        self.fast = engine.config.model
+        others = [m for m in engine.model_names if m != self.fast and m in galleries]
+        self.confirm_model = others[0] if cfg.confirm and others else None
+        self.galleries = galleries
+        self.liveness = liveness
+        self.access = access
+        self.threshold = engine.threshold(self.fast, cfg.fmr)
+        self.confirm_threshold = (engine.threshold(self.confirm_model, cfg.confirm_fmr)
+                                  if self.confirm_model else None)
+
+    def set_galleries(self, galleries: dict[str, Gallery]) -> None:
+        self.galleries = galleries
+
+    def wants_embedding(self, ev: TrackEvidence) -> bool:
+        return ev.decided is None and ev.embeds < self.cfg.max_embeds
+
+    def add_shot(self, ev: TrackEvidence, shot: Shot, embedding: np.ndarray) -> None:
+        """One embedded good shot: search the gallery, record a vote if it passes."""
+        ev.embeds += 1
+        ev.offer(shot)
+        cands = self.galleries[self.fast].search(embedding, top_k=1)
+        if not cands:
+            return
+        best = cands[0]
+        if best.score > ev.best_score:
+            ev.best_score, ev.best_person = best.score, best.person_id
+        if best.score >= self.threshold:
+            ev.votes.setdefault(best.person_id, []).append(best.score)
+            prev = ev.vote_shots.get(best.person_id)
+            if prev is None or shot.quality.score > prev.quality.score:
+                ev.vote_shots[best.person_id] = shot
+
+    def decide(self, ev: TrackEvidence, now: float) -> DoorEvent | None:
+        """Called after each frame's shots; returns an OPEN/DENY event at most once."""
+        if ev.decided is not None or not ev.votes:
+            return None
+        if len(ev.votes) > 1:
+            ev.note = "shots matched different residents"
+            return None
+        pid, scores = next(iter(ev.votes.items()))
+        if len(scores) < self.cfg.min_votes:
+            return None
+        name = self.galleries[self.fast].names[pid]
+        all_scores = {self.fast: max(scores)}
+        if self.confirm_model and ev.confirmed != pid:
+            shot = ev.vote_shots[pid]
+            if ev.confirm_tries >= self.cfg.max_confirm_tries or shot is ev.confirm_shot:
+                return None  # out of tries, or no better shot since the last try
+            ev.confirm_tries += 1
+            ev.confirm_shot = shot
+            emb = self.engine.embed(shot.image, shot.face, model=self.confirm_model)
+            score = self.galleries[self.confirm_model].scores(emb).get(pid, float("-inf"))
+            ev.confirm_scores[self.confirm_model] = score
+            if score < self.confirm_threshold:
+                ev.note = (f"{self.confirm_model} did not confirm {name} "
+                           f"({score:.3f} < {self.confirm_threshold:.3f})")
+                return None
+            ev.confirmed = pid
+        all_scores.update(ev.confirm_scores)
+        live = self.liveness.verdict(ev.track_id)
+        event = DoorEvent(Decision.DENY, self.entrance, "", track=ev.track_id, person=name,
+                          person_id=pid, scores=all_scores, liveness=live.to_dict(),
+                          snapshot=snapshot(ev.vote_shots[pid]))
+        ev.decided = Decision.DENY
+        if live.checked and live.live is False:
+            event.reason = f"presentation attack suspected ({live.method})"
+            return event
+        if not live.checked and self.cfg.require_liveness:
+            ev.decided, ev.pending = None, pid  # more frames may still establish it
+            ev.note = f"liveness required but not established for {name}"
+            return None
+        verdict = self.access.check(name, self.entrance, datetime.now(UTC))
+        if not verdict.allowed:
+            event.reason = verdict.reason
+            return event
+        if verdict.rule_index is not None:
+            self.access.record_use(verdict.rule_index)
+        event.decision = ev.decided = Decision.OPEN
+        event.reason = f"{name} matched in {len(scores)} shots" + (
+            f", confirmed by {self.confirm_model}" if self.confirm_model else "")
+        event.time_to_open_ms = 1000.0 * (now - ev.first_t)
+        return event
+
+    def finish(self, ev: TrackEvidence) -> DoorEvent | None:
+        """A track ended: journal an unknown visitor if we saw a good shot and never decided."""
+        live = self.liveness.verdict(ev.track_id)
+        self.liveness.forget(ev.track_id)
+        if ev.decided is not None or ev.best_shot is None or ev.embeds == 0:
+            return None
+        if ev.pending is not None:
+            ev.decided = Decision.DENY
+            return DoorEvent(
+                Decision.DENY, self.entrance, ev.note, track=ev.track_id,
+                person=self.galleries[self.fast].names.get(ev.pending), person_id=ev.pending,
+                scores={self.fast: max(ev.votes[ev.pending]), **ev.confirm_scores},
+                liveness=live.to_dict(), snapshot=snapshot(ev.vote_shots[ev.pending]),
+            )
+        ev.decided = Decision.UNKNOWN
+        best = ""
+        if ev.best_person is not None:
+            best = (f"; closest {self.galleries[self.fast].names.get(ev.best_person, '?')} "
+                    f"{ev.best_score:.3f} < {self.threshold:.3f}")
+        reason = ev.note or f"no resident matched at FMR {self.cfg.fmr:g}{best}"
+        return DoorEvent(
+            Decision.UNKNOWN, self.entrance, reason, track=ev.track_id,
+            scores={self.fast: ev.best_score, **ev.confirm_scores},
+            liveness=live.to_dict(),
+            snapshot=snapshot(ev.best_shot),
+        )

@@ -1,0 +1,438 @@
+"""The entrance's own record of every door decision: a SQLite row plus a best-shot JPEG.
+
+Why it is built this way:
+- The intercom must keep opening doors whatever happens to the journal, and must never lose an
+  event silently. A snapshot that cannot be written (disk full, folder gone) costs the picture,
+  never the row; a row that cannot be written raises `JournalError` for the runtime to log.
+- A committed event survives `kill -9` and power loss: WAL with synchronous=FULL, snapshots
+  written to a temporary file, fsynced and renamed into place before the row points at them.
+- The disk is finite: old events expire after `retention_days`, and snapshots are thinned
+  oldest-first to `max_snapshot_mb` while their rows stay (who came matters longer than how
+  they looked).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from facegate.errors import FaceGateError
+from facegate.runtime.events import Decision, DoorEvent
+from facegate.schema import StrictModel as _Strict
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    time REAL NOT NULL,
+    entrance TEXT NOT NULL,
+    track INTEGER,
+    decision TEXT NOT NULL,
+    person TEXT,
+    person_id INTEGER,
+    reason TEXT NOT NULL,
+    scores TEXT NOT NULL,
+    liveness TEXT NOT NULL,
+    time_to_open_ms REAL,
+    snapshot TEXT,
+    snapshot_error TEXT
+);
+CREATE INDEX IF NOT EXISTS events_time ON events(time);
+CREATE INDEX IF NOT EXISTS events_entrance_time ON events(entrance, time);
+CREATE INDEX IF NOT EXISTS events_snapshot ON events(snapshot) WHERE snapshot IS NOT NULL;
+"""
+
+_COLUMNS = (
+    "id, time, entrance, track, decision, person, person_id, reason, scores, liveness, "
+    "time_to_open_ms, snapshot, snapshot_error"
+)
+
+#: Files in the snapshot folder without a row are only swept once this old: a concurrent
+#: `record()` writes its JPEG a moment before it inserts the row that claims it.
+ORPHAN_GRACE_S = 600.0
+
+
+class JournalError(FaceGateError):
+    """The journal cannot record or read (locked past the wait, disk full, damaged file)."""
+
+    code = "journal_error"
+
+    def __init__(self, message: str, event: DoorEvent | None = None) -> None:
+        super().__init__(message)
+        self.event = event  # the event that was not recorded, so the caller can still log it
+
+
+class JournalConfig(_Strict):
+    path: Path | None = Field(None, description="SQLite file; None = decided by the caller")
+    snapshot_dir: Path | None = Field(None, description="default: <journal dir>/snapshots")
+    retention_days: float = Field(90, gt=0, description="events older than this are deleted")
+    max_snapshot_mb: float = Field(1024, ge=0, description="disk budget for snapshot JPEGs")
+    jpeg_quality: int = Field(85, ge=1, le=100)
+
+
+def _json_default(obj: Any) -> Any:
+    """Liveness details may carry numpy values; store them as plain JSON, never fail on them."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a create/rename/unlink in `path` durable (the directory entry is data too)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """Thread-safe: the pipeline records while a timer thread may enforce retention."""
+
+    def __init__(
+        self,
+        config: JournalConfig | None = None,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.config = config or JournalConfig()
+        chosen = path if path is not None else self.config.path
+        if chosen is None:
+            raise JournalError("the journal needs a path (journal.path in the config)")
+        self.path = Path(chosen)
+        self.snapshot_dir = Path(self.config.snapshot_dir or self.path.parent / "snapshots")
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"cannot open journal {self.path}: {exc}") from None
+        try:
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("journal %s: WAL unavailable here (mode %s)", self.path, mode)
+            self._db.execute("PRAGMA synchronous=FULL")
+            exists = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
+            ).fetchone()
+            if not exists:  # only a new journal needs the write lock to open
+                with self._tx() as db:
+                    for stmt in SCHEMA.strip().split(";"):
+                        if stmt.strip():
+                            db.execute(stmt)
+                    db.execute(
+                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+        except (sqlite3.Error, JournalError) as exc:
+            self._db.close()
+            raise JournalError(
+                exc.args[0] if isinstance(exc, JournalError) else self._explain(exc)
+            ) from None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _explain(self, exc: sqlite3.Error) -> str:
+        msg = str(exc)
+        if "locked" in msg or "busy" in msg:
+            return f"journal {self.path} is locked by another process (waited, gave up)"
+        if "not a database" in msg or "malformed" in msg:
+            return f"{self.path} is not a FaceGate journal (or is damaged): {msg}"
+        if "readonly" in msg or "unable to open" in msg:
+            return f"cannot write journal {self.path}: {msg}"
+        if "disk" in msg and "full" in msg:
+            return f"disk full while writing journal {self.path}"
+        return f"journal {self.path}: {msg}"
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction; the busy timeout bounds the wait for another writer."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(self._explain(exc)) from None
+        try:
+            yield self._db
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(self._explain(exc)) from None
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise JournalError(self._explain(exc)) from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- snapshots --------------------------------------------------------------------------
+
+    def _write_snapshot(self, image: np.ndarray, when: float) -> str:
+        """Encode and place the JPEG atomically; returns its path relative to snapshot_dir.
+
+        Raises OSError (disk full, folder unusable) or ValueError (not an image)."""
+        if not isinstance(image, np.ndarray) or image.size == 0:
+            raise ValueError("snapshot is not a non-empty image array")
+        try:
+            ok, buf = cv2.imencode(
+                ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
+            )
+        except cv2.error as exc:
+            raise ValueError(f"cannot encode snapshot {image.shape} {image.dtype}: {exc}") from None
+        if not ok:
+            raise ValueError(f"cannot encode snapshot {image.shape} {image.dtype}")
+        day = time.strftime("%Y/%m/%d", time.gmtime(when))  # UTC: no DST gaps or repeats
+        rel = f"{day}/{uuid.uuid4().hex}.jpg"
+        final = self.snapshot_dir / rel
+        folder = final.parent
+        new_folder = not folder.is_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{final.name}.tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(buf.tobytes())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        _fsync_dir(folder)
+        if new_folder:  # the new day/month/year folders' entries must survive power loss too
+            for parent in list(folder.parents)[:3]:
+                _fsync_dir(parent)
+        return rel
+
+    def _remove_snapshot(self, rel: str) -> bool:
+        try:
+            (self.snapshot_dir / rel).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            log.warning("journal: cannot delete snapshot %s: %s", rel, exc)
+            return False
+
+    # -- the API ----------------------------------------------------------------------------
+
+    def record(self, event: DoorEvent) -> int:
+        """Store one event (and its snapshot, if any); returns the row id once committed."""
+        rel: str | None = None
+        snap_error: str | None = None
+        if event.snapshot is not None:
+            try:
+                rel = self._write_snapshot(event.snapshot, event.time)
+            except OSError as exc:
+                name = errno.errorcode.get(exc.errno or 0, "OSError")
+                snap_error = f"snapshot not saved ({name}: {exc.strerror or exc})"
+            except ValueError as exc:
+                snap_error = f"snapshot not saved ({exc})"
+            if snap_error:
+                log.warning(
+                    "journal: %s; recording the %s event at %s without it",
+                    snap_error, event.decision.value, event.entrance,
+                )
+        row = (
+            float(event.time), event.entrance, event.track, Decision(event.decision).value,
+            event.person, event.person_id, event.reason,
+            json.dumps({k: float(v) for k, v in event.scores.items()}),
+            json.dumps(event.liveness, default=_json_default),
+            event.time_to_open_ms, rel, snap_error,
+        )
+        try:
+            with self._lock, self._tx() as db:
+                rowid = db.execute(
+                    "INSERT INTO events(time, entrance, track, decision, person, person_id, "
+                    "reason, scores, liveness, time_to_open_ms, snapshot, snapshot_error) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                ).lastrowid
+        except (JournalError, sqlite3.Error) as exc:
+            if rel is not None:  # no row will ever point at it: do not leave an orphan
+                self._remove_snapshot(rel)
+            event.snapshot_path = None
+            msg = exc.args[0] if isinstance(exc, JournalError) else self._explain(exc)
+            raise JournalError(
+                f"{msg}; event not recorded: {event.decision.value} at {event.entrance} "
+                f"(time {event.time:.3f}, person {event.person})",
+                event,
+            ) from None
+        event.snapshot_path = str(self.snapshot_dir / rel) if rel else None
+        assert rowid is not None
+        return int(rowid)
+
+    def query(
+        self,
+        entrance: str | None = None,
+        person: str | None = None,
+        decision: Decision | str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int | None = 100,
+    ) -> list[dict[str, Any]]:
+        """Events matching every given filter, newest first; since <= time <= until (epoch s)."""
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("entrance", entrance), ("person", person)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if decision is not None:
+            where.append("decision = ?")
+            args.append(Decision(decision).value)
+        if since is not None:
+            where.append("time >= ?")
+            args.append(float(since))
+        if until is not None:
+            where.append("time <= ?")
+            args.append(float(until))
+        sql = f"SELECT {_COLUMNS} FROM events"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY time DESC, id DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(int(limit))
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(self._explain(exc)) from None
+        out = []
+        for r in rows:
+            d = dict(zip(_COLUMNS.split(", "), r, strict=True))
+            d["scores"] = json.loads(d["scores"])
+            d["liveness"] = json.loads(d["liveness"])
+            d["snapshot_path"] = str(self.snapshot_dir / d["snapshot"]) if d["snapshot"] else None
+            out.append(d)
+        return out
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+    def snapshot_bytes(self) -> int:
+        """Bytes of JPEGs under snapshot_dir (what the disk budget is measured against)."""
+        return sum(size for _, size, _ in self._scan())
+
+    def _scan(self) -> list[tuple[str, int, float]]:
+        """(relative path, size, mtime) of every file under snapshot_dir."""
+        out = []
+        if not self.snapshot_dir.is_dir():
+            return out
+        for root, _dirs, files in os.walk(self.snapshot_dir):
+            for name in files:
+                full = Path(root) / name
+                try:
+                    st = full.stat()
+                except OSError:
+                    continue
+                out.append((full.relative_to(self.snapshot_dir).as_posix(), st.st_size,
+                            st.st_mtime))
+        return out
+
+    def enforce_retention(self, now: float | None = None) -> tuple[int, int]:
+        """Expire old events, then thin snapshots oldest-first to the disk budget.
+
+        Returns (events deleted, snapshot files deleted). Rows are changed (committed) before
+        files are removed, so a crash in between leaves at worst an orphan file, which a later
+        run sweeps, never a row pointing at a missing picture.
+        """
+        now = time.time() if now is None else float(now)
+        cutoff = now - self.config.retention_days * 86400.0
+        files_deleted = 0
+        with self._lock:
+            with self._tx() as db:
+                expired = [r[0] for r in db.execute(
+                    "SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL",
+                    (cutoff,),
+                )]
+                events_deleted = db.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
+            for rel in expired:
+                files_deleted += self._remove_snapshot(rel)
+
+            files = {rel: (size, mtime) for rel, size, mtime in self._scan()}
+            claimed = dict(self._db.execute(
+                "SELECT snapshot, id FROM events WHERE snapshot IS NOT NULL"
+            ).fetchall())
+            for rel, (_size, mtime) in list(files.items()):  # crash leftovers, stray tmp files
+                if rel not in claimed and mtime < time.time() - ORPHAN_GRACE_S:
+                    files_deleted += self._remove_snapshot(rel)
+                    del files[rel]
+            budget = self.config.max_snapshot_mb * 1024 * 1024
+            total = sum(size for size, _ in files.values())
+            if total > budget:
+                victims: list[tuple[int, str]] = []
+                for rowid, rel in self._db.execute(
+                    "SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL "
+                    "ORDER BY time, id"
+                ):
+                    if total <= budget:
+                        break
+                    if rel in files:
+                        victims.append((rowid, rel))
+                        total -= files[rel][0]
+                with self._tx() as db:
+                    db.executemany(
+                        "UPDATE events SET snapshot = NULL WHERE id = ?",
+                        [(rowid,) for rowid, _ in victims],
+                    )
+                for _, rel in victims:
+                    files_deleted += self._remove_snapshot(rel)
+            self._prune_empty_dirs()
+        if events_deleted or files_deleted:
+            log.info("journal: retention deleted %d events and %d snapshots",
+                     events_deleted, files_deleted)
+        return events_deleted, files_deleted
+
+    def _prune_empty_dirs(self) -> None:
+        """Drop emptied day folders, but not fresh ones a concurrent record() may be using."""
+        if not self.snapshot_dir.is_dir():
+            return
+        for root, _dirs, files in os.walk(self.snapshot_dir, topdown=False):
+            path = Path(root)
+            if path == self.snapshot_dir or files:
+                continue
+            with contextlib.suppress(OSError):  # not empty after all, or just created
+                if path.stat().st_mtime < time.time() - ORPHAN_GRACE_S:
+                    path.rmdir()
