@@ -50,3 +50,8 @@ def test_from_config_accepts_file_dict_and_model(tmp_path: Path) -> None:
     assert FaceEngine.from_config(path).config.flip is True
     assert FaceEngine.from_config({"fmr": 1e-3}).config.fmr == 1e-3
     assert FaceEngine.from_config(EngineConfig(model="dlib")).config.model == "dlib"
+
+
+def test_example_entrance_config_is_valid() -> None:
+    cfg = load_config(Path(__file__).parents[1] / "examples" / "entrance.yaml")
+    assert cfg.runtime.door.kind == "gpio" and cfg.runtime.decision.confirm

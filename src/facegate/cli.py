@@ -51,7 +51,10 @@ def _config(args: argparse.Namespace) -> FaceGateConfig:
         updates["fmr"] = args.fmr
     if updates:
         eng = eng.model_validate({**eng.model_dump(), **updates})
-    return cfg.model_copy(update={"engine": eng})
+    rt = cfg.runtime
+    if getattr(args, "fmr", None):  # the door's threshold too, when asked for explicitly
+        rt = rt.model_copy(update={"decision": rt.decision.model_copy(update={"fmr": args.fmr})})
+    return cfg.model_copy(update={"engine": eng, "runtime": rt})
 
 
 def _engine(args: argparse.Namespace) -> FaceEngine:
@@ -207,6 +210,21 @@ def cmd_eval_wider(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_door(args: argparse.Namespace) -> int:
+    """The real runtime on rendered LFW visits: false opens, missed opens, time-to-open."""
+    from facegate.bench import door
+
+    engine = _engine(args)
+    cfg = _config(args).runtime
+    report = door.run(
+        engine, _lfw_root(args.data), residents=args.residents, strangers=args.strangers,
+        visits_per_resident=args.visits_per_resident, seed=args.seed,
+        decision=cfg.decision, quality=cfg.quality, progress=not args.quiet,
+    )
+    _emit(args, report.summary(), report.to_text())
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Enrol Grace Hopper from one photo, then identify her in another rendition and check
     that a stranger (the astronaut Eileen Collins) stays unknown: real faces from PyPI wheels."""
@@ -294,6 +312,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "wider":
             sp.add_argument("--models", default="sface,dlib", help="comma-separated recognisers")
     evsub.choices["lfw"].add_argument("--roc", help="write the ROC plot to this PNG")
+
+    # benchmarks: speed and door outcomes, our engine against baselines in the same run
+    bench = sub.add_parser("bench", help="benchmarks (door outcomes, speed)")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    sp = bsub.add_parser("door", help="the runtime on rendered LFW visits",
+                         parents=[common, match])
+    sp.set_defaults(func=cmd_bench_door)
+    sp.add_argument("--data", help="LFW folder (default: $FACEGATE_DATA/lfw or "
+                    "../shared/data/lfw)")
+    sp.add_argument("--residents", type=int, default=100)
+    sp.add_argument("--visits-per-resident", type=int, default=3)
+    sp.add_argument("--strangers", type=int, default=2000)
+    sp.add_argument("--seed", type=int, default=0)
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
     return p
 

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
@@ -367,6 +367,38 @@ class ImageFolderSource(_PacedSource):
                 f"no images in {self.path} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
             )
         super().__init__(_FileListReader(self.files), fps, pace, clock)
+
+
+class _ArrayListReader:
+    def __init__(self, frames: Sequence[np.ndarray]) -> None:
+        self._frames = frames
+        self._i = 0
+
+    def skip(self) -> bool:
+        if self._i >= len(self._frames):
+            return False
+        self._i += 1
+        return True
+
+    def next(self) -> np.ndarray | None:
+        if self._i >= len(self._frames):
+            raise EOFError
+        self._i += 1
+        return self._frames[self._i - 1]
+
+    def close(self) -> None:
+        self._i = len(self._frames)
+
+
+class FrameListSource(_PacedSource):
+    """Frames already in memory (rendered benchmark visits, tests), with the same pacing."""
+
+    def __init__(self, frames: Sequence[np.ndarray], fps: float, pace: Pace = "simulated",
+                 clock: Clock | None = None, name: str = "frames") -> None:
+        self.name = name
+        if not frames:
+            raise SourceError(f"{name}: no frames")
+        super().__init__(_ArrayListReader(frames), fps, pace, clock)
 
 
 # -- live cameras --------------------------------------------------------------------------
