@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,6 +126,7 @@ class FlakyCapture:
         return True
 
     def read(self):
+        time.sleep(1 / 15)  # a camera delivers at its frame rate
         self.i += 1
         if self.i > len(self.frames):
             return False, None
@@ -136,13 +138,15 @@ class FlakyCapture:
 
 def test_camera_outage_is_journalled_and_door_keeps_working(engine, gallery, hopper,
                                                            tmp_path) -> None:
-    frames = approach(hopper, 12)
+    frames = approach(hopper, 24)
     calls = {"n": 0}
 
     def factory(uri):
         calls["n"] += 1
         if calls["n"] == 2:
             raise OSError("camera unplugged")
+        if calls["n"] > 2:  # back, with nobody in front of it
+            return FlakyCapture([np.full_like(frames[0], 90)] * 50)
         return FlakyCapture(frames)
 
     events: list[DoorEvent] = []
