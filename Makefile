@@ -19,8 +19,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PIP) install -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+# The management server with its SQLite database and the default entrance's runtime:
+# http://127.0.0.1:8000 ($FACEGATE_PORT to change); FACEGATE_ADMIN_USER / FACEGATE_ADMIN_PASSWORD
+# choose the first admin (else a password is printed once).
 run: $(VENV)/.installed
-	$(VENV)/bin/facegate demo
+	$(VENV)/bin/facegate serve
 
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests

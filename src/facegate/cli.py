@@ -151,6 +151,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.pace or args.until_end:
         pace = args.pace or "simulated"
         rc = rc.model_copy(update={"source": rc.source.model_copy(update={"pace": pace})})
+    if args.pad_model:
+        rc = rc.model_copy(update={"liveness": _liveness_config(args)})
     cfg = cfg.model_copy(update={"runtime": rc})
     printer = json_printer() if args.json else human_printer()
     stats = run_entrance(cfg, gallery=_db_path(args), max_frames=args.max_frames,
@@ -205,7 +207,115 @@ def cmd_eval_wider(args: argparse.Namespace) -> int:
     root = Path(args.data) if args.data else default_data("wider-face-val-subset")
     if not root.is_dir() and (root / "wider-face-val-subset").is_dir():
         root = root / "wider-face-val-subset"
-    report = wider.evaluate(root, progress=not args.quiet)
+    from facegate.config import DetectorConfig
+
+    detector = DetectorConfig(score_threshold=wider.EVAL_SCORE_THRESHOLD, max_side=args.max_side)
+    engine = FaceEngine(_config(args).engine.model_copy(update={"detector": detector}))
+    report = wider.evaluate(root, engine, progress=not args.quiet)
+    _emit(args, report.to_dict(), report.to_text())
+    return 0
+
+
+def _liveness_config(args: argparse.Namespace):
+    """runtime.liveness from --config, with --pad-model (which also requires the check)."""
+    lc = _config(args).runtime.liveness
+    if getattr(args, "pad_model", None):
+        checks = lc.checks
+        if checks is not None and "passive" not in checks:
+            checks = ["passive", *checks]
+        lc = lc.model_validate({**lc.model_dump(), "model": args.pad_model, "checks": checks})
+    return lc
+
+
+def cmd_liveness(args: argparse.Namespace) -> int:
+    """Liveness of every face in images (passive model) and every face track in videos."""
+    from facegate.imageio import load_image
+    from facegate.runtime.liveness import (
+        build_liveness,
+        check_image,
+        check_video,
+        still_image_config,
+    )
+    from facegate.runtime.sources import IMAGE_SUFFIXES
+
+    engine = _engine(args)
+    lc = _liveness_config(args)
+    still = build_liveness(still_image_config(lc), engine)
+    video_cfg = lc.model_copy(update={"checks": [c for c in lc.active_checks()
+                                                 if c != "challenge"]})
+    status = 0
+    for path in args.files:
+        try:
+            if Path(path).suffix.lower() in IMAGE_SUFFIXES:
+                faces = check_image(engine, still, load_image(path))
+                lines = [{"path": path, "faces": faces}]
+            else:
+                lines = [{"path": path, **t}
+                         for t in check_video(engine, build_liveness(video_cfg, engine), path)]
+                if not lines:
+                    lines = [{"path": path, "tracks": 0}]
+        except FaceGateError as exc:
+            print(json.dumps({"path": path, "error": exc.code, "message": str(exc)})
+                  if args.json else f"{path}: error: {exc}")
+            status = EXIT_ERROR
+            continue
+        for line in lines:
+            print(json.dumps(line) if args.json else _liveness_human(line))
+    return status
+
+
+def _liveness_human(line: dict) -> str:
+    def one(d: dict) -> str:
+        word = {True: "LIVE", False: "ATTACK", None: "undecided"}[d["live"]]
+        score = f" score {d['score']:.3f}" if d.get("score") is not None else ""
+        note = f" - {d['note']}" if d.get("note") else ""
+        return f"{word}{score} at {[round(v) for v in d['bbox']]}{note}"
+
+    if "faces" in line:
+        return "\n".join([f"{line['path']}: {len(line['faces'])} face(s)"]
+                         + [f"  {one(f)}" for f in line["faces"]])
+    if "track" in line:
+        return (f"{line['path']} track {line['track']} (frames {line['first_frame']}-"
+                f"{line['last_frame']}): {one(line)}")
+    return f"{line['path']}: no face track"
+
+
+def _pad_model_path(args: argparse.Namespace) -> Path:
+    if args.pad_model:
+        return Path(args.pad_model)
+    lc = _config(args).runtime.liveness
+    if lc.model is not None:
+        return lc.model
+    env = os.environ.get("FACEGATE_MODELS")
+    base = Path(env) if env else Path.cwd().parent / "shared" / "models"
+    if (base / "minifasnet").is_dir():
+        return base / "minifasnet"
+    raise DataError("no PAD model: pass --pad-model PATH (or set runtime.liveness.model)")
+
+
+def cmd_eval_pad(args: argparse.Namespace) -> int:
+    from facegate.bench import pad
+    from facegate.models.pad import MiniFASNet
+
+    engine = _engine(args)
+    root = Path(args.data) if args.data else default_data("antispoof")
+    if not (root / "real").is_dir() and (root / "antispoof" / "real").is_dir():
+        root = root / "antispoof"
+    model = MiniFASNet(_pad_model_path(args), threads=1).prepare()
+    report = pad.evaluate_passive(root, model, engine.detect, target_bpcer=args.target_bpcer,
+                                  folds=args.folds, progress=not args.quiet)
+    _emit(args, report.to_dict(), report.to_text())
+    return 0
+
+
+def cmd_eval_planar(args: argparse.Namespace) -> int:
+    from facegate.bench import pad
+
+    engine = _engine(args)
+    root = Path(args.data) if args.data else default_data("")
+    report = pad.evaluate_motion(engine, root, _config(args).runtime.liveness.motion,
+                                 attacks=args.attacks, seed=args.seed, split=args.split,
+                                 progress=not args.quiet)
     _emit(args, report.to_dict(), report.to_text())
     return 0
 
@@ -223,6 +333,65 @@ def cmd_bench_door(args: argparse.Namespace) -> int:
     )
     _emit(args, report.summary(), report.to_text())
     return 0
+
+
+def _precisions(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(["fp32", *args.precisions.split(",")]))
+
+
+def _optional_data(path: str | None, sub: str) -> Path | None:
+    root = Path(path) if path else default_data(sub)
+    return root if root.exists() else None
+
+
+def cmd_bench_models(args: argparse.Namespace) -> int:
+    """Detector and recogniser speed vs OpenCV (and ORT, dlib), same process, interleaved."""
+    from facegate.bench import models
+
+    cfg = _config(args).engine
+    lfw_root = _optional_data(args.lfw, "lfw")
+    report = models.run(
+        precisions=_precisions(args), threads=cfg.thread_count(), rounds=args.rounds,
+        lfw_root=_lfw_root(str(lfw_root)) if lfw_root and not args.no_accuracy else None,
+        wider_root=_optional_data(args.wider, "wider-face-val-subset"),
+        cache_dir=cfg.cache_dir, accuracy=not args.no_accuracy, progress=not args.quiet)
+    _emit(args, report, models.to_text(report))
+    return 0
+
+
+def cmd_bench_stream(args: argparse.Namespace) -> int:
+    """Whole-stream frames/s of the runtime vs the OpenCV Zoo and face_recognition loops."""
+    from facegate.bench import stream
+
+    cfg = _config(args).engine
+    if args.clips:
+        clips = [Path(c) for c in args.clips]
+    else:
+        base = Path(os.environ["FACEGATE_DATA"]) if os.environ.get("FACEGATE_DATA") else (
+            Path.cwd().parent / "shared" / "data")
+        clips = [base / c for c in stream.DEFAULT_CLIPS]
+    missing = [str(c) for c in clips if not c.is_file()]
+    if missing:
+        raise DataError(f"clip(s) not found: {', '.join(missing)}; pass CLIP paths")
+    report = stream.run(clips, precisions=_precisions(args), threads=cfg.thread_count(),
+                        cache_dir=cfg.cache_dir, max_frames=args.max_frames,
+                        with_face_recognition=not args.no_face_recognition,
+                        native_zoo=not args.no_native)
+    _emit(args, report, stream.to_text(report))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The management server: web UI, REST API and the entrance runtimes in one process."""
+    import logging
+
+    from facegate.server.app import serve
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    return serve(_config(args), host=args.host, port=args.port, data_dir=args.data_dir,
+                 database_url=args.database_url)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -289,6 +458,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("gallery", cmd_gallery, "list enrolled people (or --remove NAME)", [db])
     sp.add_argument("--remove", metavar="NAME")
     add("demo", cmd_demo, "enrol one face, identify another (no data needed)", [match])
+    sp = add("serve", cmd_serve, "web UI + REST API + the entrances' runtimes", [match])
+    sp.add_argument("--host", help="listen address (default server.host, 127.0.0.1)")
+    sp.add_argument("--port", type=int, help="port (default $FACEGATE_PORT or 8000)")
+    sp.add_argument("--data-dir", help="database, journal, snapshots (default server.data_dir)")
+    sp.add_argument("--database-url", help="sqlite:///file or postgresql://user@host/db")
+    sp.add_argument("--verbose", action="store_true", help="log to stderr")
     sp = add("run", cmd_run, "watch a camera or video and open the door for residents",
              [match, db])
     sp.add_argument("--source", help="camera index, /dev/video*, rtsp:// or http:// URL, "
@@ -300,6 +475,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--pace", choices=["realtime", "fast", "simulated"],
                     help="how files are replayed (default realtime)")
     sp.add_argument("--verbose", action="store_true", help="log to stderr")
+    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model (MiniFASNet-layout "
+                    "ONNX folder or file) for the liveness check (sets runtime.liveness.model)")
+    sp = add("liveness", cmd_liveness, "is each face live, a photo or a screen? (images: one "
+             "line per file; videos: one line per face track)", [match])
+    sp.add_argument("files", nargs="+", metavar="FILE")
+    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model (MiniFASNet-layout "
+                    "ONNX folder or file); default runtime.liveness.model")
 
     ev = sub.add_parser("eval", help="accuracy on the shared evaluation data")
     evsub = ev.add_subparsers(dest="eval_command", required=True)
@@ -312,6 +494,25 @@ def build_parser() -> argparse.ArgumentParser:
         if name != "wider":
             sp.add_argument("--models", default="sface,dlib", help="comma-separated recognisers")
     evsub.choices["lfw"].add_argument("--roc", help="write the ROC plot to this PNG")
+    sp = evsub.add_parser("pad", help="passive PAD: APCER/BPCER/ACER, subject-disjoint",
+                          parents=[common])
+    sp.set_defaults(func=cmd_eval_pad)
+    sp.add_argument("--data", help="anti-spoofing folder (default: $FACEGATE_DATA/antispoof)")
+    sp.add_argument("--pad-model", metavar="PATH", help="MiniFASNet-layout ONNX folder or file "
+                    "(default: runtime.liveness.model, else $FACEGATE_MODELS/minifasnet)")
+    sp.add_argument("--target-bpcer", type=float, default=0.02,
+                    help="BPCER the thresholds are fixed at on the calibration subjects")
+    sp.add_argument("--folds", type=int, default=5, help="subject folds")
+    sp = evsub.add_parser("planar", help="model-free planar-motion check: rendered print/"
+                          "screen attacks vs real video tracks", parents=[common])
+    sp.set_defaults(func=cmd_eval_planar)
+    sp.add_argument("--data", help="shared data folder with lfw/ and video/ (default: "
+                    "$FACEGATE_DATA or ../shared/data)")
+    sp.add_argument("--attacks", type=int, default=240, help="attack clips to render")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--split", choices=["test", "calibration", "all"], default="test",
+                    help="LFW people / real clips to report on (thresholds were fixed on "
+                    "'calibration')")
 
     # benchmarks: speed and door outcomes, our engine against baselines in the same run
     bench = sub.add_parser("bench", help="benchmarks (door outcomes, speed)")
@@ -325,7 +526,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--visits-per-resident", type=int, default=3)
     sp.add_argument("--strangers", type=int, default=2000)
     sp.add_argument("--seed", type=int, default=0)
+    sp = bsub.add_parser("models", help="detector/recogniser speed and accuracy vs OpenCV",
+                         parents=[common])
+    sp.set_defaults(func=cmd_bench_models)
+    sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
+    sp.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
+    sp.add_argument("--lfw", help="LFW folder for accuracy (default: $FACEGATE_DATA/lfw)")
+    sp.add_argument("--wider", help="WIDER subset for AP (default: $FACEGATE_DATA/...)")
+    sp.add_argument("--no-accuracy", action="store_true", help="timing only")
+    sp = bsub.add_parser("stream", help="whole-stream frames/s vs the OpenCV Zoo and "
+                         "face_recognition loops", parents=[common])
+    sp.set_defaults(func=cmd_bench_stream)
+    sp.add_argument("clips", nargs="*", metavar="CLIP",
+                    help="videos (default: the shared 720p and 1080p clips)")
+    sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
+    sp.add_argument("--max-frames", type=int, help="use the first N frames of each clip")
+    sp.add_argument("--no-face-recognition", action="store_true", help="skip the dlib loop")
+    sp.add_argument("--no-native", action="store_true",
+                    help="skip the OpenCV Zoo loop at native resolution")
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
+    evsub.choices["wider"].add_argument(
+        "--max-side", type=int, default=0,
+        help="shrink images to this long side before detection (0 = full resolution; "
+        "the runtime uses 640)")
     return p
 
 

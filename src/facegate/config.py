@@ -18,9 +18,11 @@ from facegate.runtime.access import AccessConfig
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorConfig, LogDoorConfig
 from facegate.runtime.journal import JournalConfig
+from facegate.runtime.liveness import LivenessConfig
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import SourceConfig
 from facegate.schema import StrictModel as _Strict
+from facegate.server.settings import ServerConfig
 
 
 class DetectorConfig(_Strict):
@@ -75,7 +77,11 @@ class EngineConfig(_Strict):
     fusion: bool = Field(False, description="decide on the fused score of all recognisers")
     fmr: float = Field(1e-4, gt=0, lt=1, description="target false-match rate per comparison")
     threads: int = Field(0, ge=0, description="CPU threads per model; 0 = all cores")
-    precision: Literal["fp32"] = "fp32"
+    precision: Literal["fp32", "int8"] = Field(
+        "fp32", description="int8: the shipped SFace quantised, prepared once and cached "
+        "(docs/performance.md); YuNet and user ONNX recognisers stay fp32")
+    int8_calibration: Path | None = Field(
+        None, description="folder of face photos to calibrate INT8; default: the demo faces")
     cache_dir: Path | None = Field(None, description="prepared models; default ~/.cache/facegate")
     max_image_pixels: int = Field(40_000_000, gt=0)
     enrol: EnrolQuality = EnrolQuality()
@@ -132,6 +138,7 @@ class RuntimeConfig(_Strict):
     journal: JournalConfig = JournalConfig()
     decision: DecisionConfig = DecisionConfig()
     quality: QualityConfig = QualityConfig()
+    liveness: LivenessConfig = LivenessConfig()
     track_max_age_s: float = Field(1.0, gt=0, description="a face unseen this long has left")
     gallery_reload_s: float = Field(5.0, gt=0, description="pick up new enrolments this often")
     retention_every_s: float = Field(3600.0, gt=0)
@@ -143,6 +150,7 @@ class FaceGateConfig(_Strict):
     engine: EngineConfig = EngineConfig()
     gallery: GalleryConfig = GalleryConfig()
     runtime: RuntimeConfig = RuntimeConfig()
+    server: ServerConfig = Field(default_factory=ServerConfig)
 
 
 def _format_errors(exc: ValidationError) -> str:

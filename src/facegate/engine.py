@@ -72,7 +72,8 @@ class FaceEngine:
     def _build_embedder(self, rc: RecognizerConfig) -> Embedder:
         threads = self.config.thread_count()
         if rc.kind == "sface":
-            return sface(self.cache_dir, threads) if rc.path is None else ArcFaceONNX(
+            return sface(self.cache_dir, threads, self.config.precision,
+                         self.config.int8_calibration) if rc.path is None else ArcFaceONNX(
                 rc.name, rc.path, cache_dir=self.cache_dir, threads=threads,
                 normalization=rc.normalization)
         if rc.kind == "dlib":

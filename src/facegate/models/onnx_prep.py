@@ -25,7 +25,8 @@ from facegate.errors import ModelError
 from facegate.models.files import sha256_file
 
 #: Bump when the preparation changes, so stale caches are rebuilt.
-PREP_VERSION = "1"
+#: 2: BatchNormalization folded, PRelu rewritten for NCHWc (models/quantize.py).
+PREP_VERSION = "2"
 
 
 def dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: int,

@@ -90,9 +90,9 @@ class YuNet:
                              interpolation=cv2.INTER_AREA)
             h, w = bgr.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
-        blob = np.zeros((1, 3, ph, pw), np.float32)
-        blob[0, :, :h, :w] = bgr.transpose(2, 0, 1)
-        return blob, scale
+        if (ph, pw) != (h, w):  # pad in uint8, then one C++ pass to float NCHW
+            bgr = cv2.copyMakeBorder(bgr, 0, ph - h, 0, pw - w, cv2.BORDER_CONSTANT, value=0)
+        return cv2.dnn.blobFromImage(bgr), scale
 
     def detect(self, bgr: np.ndarray) -> list[Face]:
         self.prepare()

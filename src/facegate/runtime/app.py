@@ -18,6 +18,12 @@ from facegate.runtime.access import AccessPolicy
 from facegate.runtime.doors import DoorActuator, build_door
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.journal import Journal, JournalError
+from facegate.runtime.liveness import (
+    build_liveness,
+    door_prompt,
+    liveness_checks,
+    startup_summary,
+)
 from facegate.runtime.pipeline import RunStats, Runtime
 from facegate.runtime.sources import VirtualClock, WallClock, source_from_config
 
@@ -29,20 +35,20 @@ def journal_path(cfg: FaceGateConfig, gallery: Path) -> Path:
     return cfg.runtime.journal.path or gallery.with_name("journal.sqlite")
 
 
-def json_printer(stream=sys.stdout) -> Callable[[DoorEvent], None]:
+def json_printer(stream=None) -> Callable[[DoorEvent], None]:
     def sink(event: DoorEvent) -> None:
-        print(json.dumps(event.to_dict()), file=stream, flush=True)
+        print(json.dumps(event.to_dict()), file=stream or sys.stdout, flush=True)
 
     return sink
 
 
-def human_printer(stream=sys.stdout) -> Callable[[DoorEvent], None]:
+def human_printer(stream=None) -> Callable[[DoorEvent], None]:
     def sink(event: DoorEvent) -> None:
         who = f" {event.person}" if event.person else ""
         tto = f" in {event.time_to_open_ms:.0f} ms" if event.time_to_open_ms else ""
         track = f"track {event.track}: " if event.track is not None else ""
         print(f"[{event.entrance}] {track}{event.decision.value}{who}{tto} - {event.reason}",
-              file=stream, flush=True)
+              file=stream or sys.stdout, flush=True)
 
     return sink
 
@@ -75,8 +81,8 @@ def run_entrance(
             decision = Decision.SOURCE_LOST if kind == "lost" else Decision.SOURCE_RESTORED
             emit(DoorEvent(decision, rc.entrance, detail))
 
-        actuator = DoorActuator(build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s,
-                                on_error=emit)
+        door_adapter = build_door(rc.door, rc.entrance)
+        actuator = DoorActuator(door_adapter, pulse_s=rc.door.pulse_s, on_error=emit)
         stack.callback(actuator.close)
         clock = VirtualClock() if rc.source.pace in ("simulated", "fast") else WallClock()
         source = source_from_config(rc.source, clock, on_status=on_status)
@@ -93,10 +99,14 @@ def run_entrance(
                 actuator.request_open(event)
 
         sinks = [door, record] + ([printer] if printer else [])
+        liveness = build_liveness(rc.liveness, engine,
+                                  prompt=door_prompt(door_adapter, rc.entrance))
+        (log.info if "passive" in liveness_checks(liveness) else log.warning)(
+            "[%s] %s", rc.entrance, startup_summary(liveness))
         runtime = Runtime(
             entrance=rc.entrance, engine=engine, store=store, source=source, clock=clock,
             decision=rc.decision, quality=rc.quality, access=AccessPolicy(rc.access),
-            sinks=sinks,
+            sinks=sinks, liveness=liveness,
         )
         runtime.tracker.max_age_s = rc.track_max_age_s
         runtime_ref.append(runtime)

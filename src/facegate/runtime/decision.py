@@ -8,7 +8,8 @@ Policy, per track (one person walking up to the door):
   (at `confirm_fmr`) - two independent models must both be fooled for a false open;
 - liveness and the access rules come last; a resident who fails either is denied and
   journalled, and the door stays shut;
-- a track that ends (or runs out of its embedding budget) undecided is journalled as unknown.
+- a track that ends undecided is journalled as unknown (after `max_embeds` good shots it
+  stops costing CPU, and is journalled when the person leaves).
 Thresholds are set by target false-match rate through the engine's calibration, never raw.
 """
 
@@ -35,7 +36,7 @@ if TYPE_CHECKING:  # the engine imports the config, which imports this module
 
 
 class DecisionConfig(StrictModel):
-    fmr: float = Field(1e-5, gt=0, lt=1, description="per-comparison FMR of the fast model")
+    fmr: float = Field(1e-4, gt=0, lt=1, description="per-comparison FMR of the fast model")
     min_votes: int = Field(2, ge=1, description="agreeing good shots needed to open")
     max_embeds: int = Field(12, ge=1, description="embedding budget per track")
     confirm: bool = Field(True, description="second recogniser must agree before opening")
@@ -171,7 +172,7 @@ class Decider:
         if live.checked and live.live is False:
             event.reason = f"presentation attack suspected ({live.method})"
             return event
-        if not live.checked and self.cfg.require_liveness:
+        if not live.checked and (self.cfg.require_liveness or live.required):
             ev.decided, ev.pending = None, pid  # more frames may still establish it
             ev.note = f"liveness required but not established for {name}"
             return None

@@ -1,0 +1,1 @@
+"""REST API routers, all under /api/v1 (see `facegate.server.app`)."""

@@ -1,0 +1,112 @@
+"""Every failure a caller can cause becomes a 4xx (or 503 for a busy database) with an
+`ErrorOut` body; a 500 is a bug."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    StatementError,
+)
+
+from facegate.errors import (
+    FaceGateError,
+    FaceQualityError,
+    GalleryError,
+    ImageError,
+    ImageTooLargeError,
+    ModelVersionMismatch,
+    MultipleFacesError,
+    NoFaceError,
+)
+
+log = logging.getLogger("facegate.server")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.reason = status, code, message, reason
+
+
+def not_found(what: str, ident: object) -> ApiError:
+    return ApiError(404, "not_found", f"no {what} with id {ident}")
+
+
+def photo_reason(exc: FaceGateError) -> str:
+    """The rejection reason the UI shows next to a photo."""
+    if isinstance(exc, NoFaceError):
+        return "no_face"
+    if isinstance(exc, MultipleFacesError):
+        return "several_faces"
+    if isinstance(exc, FaceQualityError):
+        return "too_blurry" if "blurry" in str(exc) else "too_small"
+    if isinstance(exc, ImageError):
+        return "bad_file"
+    return exc.code
+
+
+def status_for(exc: FaceGateError) -> int:
+    if isinstance(exc, ImageTooLargeError):
+        return 413
+    if isinstance(exc, NoFaceError | MultipleFacesError | FaceQualityError):
+        return 422
+    if isinstance(exc, ModelVersionMismatch):
+        return 409
+    if isinstance(exc, GalleryError) and "locked" in str(exc):
+        return 503
+    return 400
+
+
+def _body(status: int, code: str, message: str, reason: str | None = None,
+          headers: dict | None = None) -> JSONResponse:
+    content = {"error": code, "message": message}
+    if reason:
+        content["reason"] = reason
+    return JSONResponse(content, status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return _body(exc.status, exc.code, exc.message, exc.reason)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        return _body(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(FaceGateError)
+    async def _facegate(_: Request, exc: FaceGateError) -> JSONResponse:
+        return _body(status_for(exc), exc.code, str(exc), photo_reason(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(_: Request, exc: IntegrityError) -> JSONResponse:
+        return _body(409, "conflict", "that conflicts with an existing object (a name in use?)")
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
+        msg = str(exc.orig) if exc.orig else str(exc)
+        log.warning("database unavailable: %s", msg)
+        text = ("the database is locked by another writer; nothing was changed, try again"
+                if "locked" in msg or "busy" in msg else
+                f"the database is unavailable; nothing was changed ({msg.splitlines()[0]})")
+        return _body(503, "database_unavailable", text, headers={"Retry-After": "2"})
+
+    @app.exception_handler(StatementError)
+    async def _statement(_: Request, exc: StatementError) -> JSONResponse:
+        if isinstance(exc, DataError):
+            return _body(400, "bad_value", "a value cannot be stored (out of range or "
+                         "contains NUL?)")
+        if isinstance(exc, DBAPIError) and not isinstance(exc.orig, ValueError | OverflowError):
+            log.error("database error: %s", exc)
+            return _body(503, "database_error", "the database refused the request; nothing "
+                         "was changed")
+        return _body(400, "bad_value", f"a value cannot be stored: {exc.orig}")

@@ -1,0 +1,186 @@
+"""`create_app(config)`: the REST API, the web UI, and the entrance runtimes of one server.
+
+Everything the app owns (database, journal, runtimes, metrics) is created here and kept in
+`app.state.fg`; the lifespan starts the runtimes and closes it all in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select, text
+from swagger_ui_bundle import swagger_ui_path
+
+from facegate.config import FaceGateConfig
+from facegate.engine import FaceEngine
+from facegate.runtime.journal import Journal
+from facegate.server.api import auth as auth_api
+from facegate.server.api import entrances, errors, events, recognition, residents, rules, users
+from facegate.server.auth import ensure_admin
+from facegate.server.db.database import make_engine, migrate, session_factory, transaction
+from facegate.server.db.models import Entrance
+from facegate.server.deps import Viewer, get_state
+from facegate.server.entrances import EntranceManager
+from facegate.server.gallery import SqlGallery
+from facegate.server.metrics import Metrics
+from facegate.server.schemas import HealthOut
+from facegate.server.state import ServerState
+
+log = logging.getLogger("facegate.server")
+UI_DIR = Path(__file__).with_name("ui")
+
+
+def _journal(cfg: FaceGateConfig) -> Journal:
+    jc = cfg.runtime.journal
+    return Journal(jc, jc.path or cfg.server.data_dir / "journal.sqlite")
+
+
+def _first_run(state: ServerState) -> None:
+    """The first admin, and the default entrance from the `runtime:` section."""
+    sc, rc = state.config.server, state.config.runtime
+    with transaction(state.sessions) as s:
+        generated = ensure_admin(s, sc.admin_user, sc.admin_password)
+        if s.scalar(select(Entrance.id).limit(1)) is None:
+            s.add(Entrance(
+                name=sc.default_entrance, enabled=True,
+                source=rc.source.model_dump(mode="json") if rc.source else None,
+                door=rc.door.model_dump(mode="json"),
+                decision=rc.decision.model_dump(mode="json"),
+                quality=rc.quality.model_dump(mode="json")))
+    if generated:
+        print(f"FaceGate: first admin {sc.admin_user!r} created with password {generated!r}"
+              " - shown only this once; set FACEGATE_ADMIN_PASSWORD to choose it",
+              file=sys.stderr, flush=True)
+
+
+def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -> ServerState:
+    sc = config.server
+    db = make_engine(sc.resolved_database_url(), timeout_s=sc.db_timeout_s)
+    migrate(db)
+    sessions = session_factory(db)
+    journal = _journal(config)
+    metrics = Metrics()
+    manager = EntranceManager(sessions, config.engine, config.runtime, journal, metrics,
+                              run=sc.run_entrances)
+    state = ServerState(config=config, db=db, sessions=sessions, gallery=SqlGallery(sessions),
+                        journal=journal, entrances=manager, metrics=metrics,
+                        _engine=face_engine)
+    _first_run(state)
+    return state
+
+
+def create_app(
+    config: FaceGateConfig | None = None, *, face_engine: FaceEngine | None = None
+) -> FastAPI:
+    """The whole server for one config; nothing is shared between two apps. `face_engine`
+    lets a caller (tests, an embedding program) reuse models it already loaded."""
+    config = config or FaceGateConfig()
+    state = build_state(config, face_engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.entrances.start_all()
+        try:
+            yield
+        finally:
+            state.entrances.close()
+            state.journal.close()
+            state.db.dispose()
+
+    app = FastAPI(
+        title="FaceGate", version="1.0", lifespan=lifespan, docs_url=None,
+        description="Residents, photos, entrances, access rules and door events of a "
+        "FaceGate installation. Sign in with `POST /api/v1/auth/token` (bearer token) or send "
+        "an `X-API-Key`.",
+    )
+    app.state.fg = state
+    errors.install(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for r in (auth_api.router, users.router, residents.router, recognition.router,
+              entrances.router, rules.router, events.router):
+        api.include_router(r)
+    app.include_router(api)
+
+    @app.get("/health", response_model=HealthOut, tags=["system"])
+    def health() -> HealthOut:
+        """Liveness for load balancers: no sign-in needed."""
+        try:
+            with state.sessions() as s:
+                s.execute(text("SELECT 1"))
+            db = "ok"
+        except Exception as exc:  # the answer is "degraded", never an error page
+            db = f"unavailable: {exc.__class__.__name__}"
+        with state.sessions() as s:
+            ids = dict(s.execute(select(Entrance.id, Entrance.name)).all()) \
+                if db == "ok" else {}
+        ents = {name: state.entrances.status(i).state for i, name in ids.items()}
+        return HealthOut(status="ok" if db == "ok" else "degraded", database=db,
+                         entrances=ents)
+
+    @app.get("/metrics", response_class=Response, tags=["system"],
+             responses={200: {"content": {"text/plain": {}}}})
+    def metrics(who: Viewer) -> Response:
+        """Prometheus text format: frames/s, time-to-open histogram, events by decision."""
+        return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    from facegate.server.ui.routes import router as ui_router
+
+    app.include_router(ui_router)
+    app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
+    app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> Response:
+        """Swagger UI from the installed package: /docs works with no internet access."""
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="FaceGate API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png")
+
+    assert get_state  # the dependency that finds `state` again per request
+    return app
+
+
+def serve(config: FaceGateConfig, *, host: str | None = None, port: int | None = None,
+          data_dir: str | None = None, database_url: str | None = None) -> int:
+    """Run the server with uvicorn until Ctrl-C. Flags beat $FACEGATE_* beat the config."""
+    import os
+
+    import uvicorn
+
+    from facegate.errors import ConfigError
+
+    sc = config.server
+    updates: dict[str, object] = {}
+    env_port = os.environ.get("FACEGATE_PORT")
+    if port is None and env_port:
+        try:
+            port = int(env_port)
+        except ValueError:
+            raise ConfigError(f"FACEGATE_PORT must be a port number, got {env_port!r}") from None
+    for key, value in (("host", host), ("port", port), ("data_dir", data_dir),
+                       ("database_url", database_url),
+                       ("admin_user", os.environ.get("FACEGATE_ADMIN_USER")),
+                       ("admin_password", os.environ.get("FACEGATE_ADMIN_PASSWORD"))):
+        if value is not None and value != "":
+            updates[key] = value
+    try:
+        sc = type(sc).model_validate({**sc.model_dump(), **updates})
+    except ValueError as exc:
+        raise ConfigError(f"server settings: {exc}") from None
+    config = config.model_copy(update={"server": sc})
+    app = create_app(config)
+    print(f"FaceGate is serving http://{sc.host}:{sc.port} (data in {sc.data_dir})",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=sc.host, port=sc.port, log_level="warning")
+    return 0

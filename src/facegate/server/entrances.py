@@ -1,0 +1,356 @@
+"""The entrance runtimes inside the server: one background thread per enabled entrance with
+a source, matching against the server's residents (`SqlGallery`) under the server's access
+rules (`DbAccessPolicy`), journalling to the shared journal the event API reads.
+
+A runtime failure (camera gone, bad file) shows in the entrance's status and never takes the
+server down; the door adapter (`DoorActuator`) lives as long as the entrance, so a manual open
+works whether or not a camera is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from facegate.config import EngineConfig, RuntimeConfig
+from facegate.engine import FaceEngine
+from facegate.errors import FaceGateError
+from facegate.runtime.access import AccessConfig, AccessPolicy, AccessRule, AccessVerdict
+from facegate.runtime.decision import DecisionConfig
+from facegate.runtime.doors import DoorActuator, build_door
+from facegate.runtime.events import Decision, DoorEvent
+from facegate.runtime.journal import Journal, JournalError
+from facegate.runtime.pipeline import Runtime
+from facegate.runtime.quality import QualityConfig
+from facegate.runtime.sources import SourceConfig, VirtualClock, WallClock, source_from_config
+from facegate.server.db.database import counter, transaction
+from facegate.server.db.models import AccessRuleRow, Entrance, Resident
+from facegate.server.gallery import GALLERY, SqlGallery
+from facegate.server.metrics import Metrics
+from facegate.server.schemas import EntranceStatus
+
+log = logging.getLogger("facegate.server.entrances")
+
+RULES = "rules"
+
+
+@dataclass
+class EntranceSettings:
+    """An entrance row, validated into the runtime's own config models."""
+
+    id: int
+    name: str
+    enabled: bool
+    source: SourceConfig | None
+    runtime: RuntimeConfig
+
+    @classmethod
+    def from_row(cls, row: Entrance, base: RuntimeConfig) -> EntranceSettings:
+        source = SourceConfig.model_validate(row.source) if row.source else None
+        rc = RuntimeConfig.model_validate({
+            **base.model_dump(exclude={"source", "door", "decision", "quality", "entrance"}),
+            "entrance": row.name, "door": row.door,
+            "decision": DecisionConfig.model_validate(row.decision),
+            "quality": QualityConfig.model_validate(row.quality),
+        })
+        return cls(row.id, row.name, row.enabled, source, rc)
+
+
+class DbAccessPolicy(AccessPolicy):
+    """The runtime's `AccessPolicy` over rules and residents in the server DB.
+
+    Rules become an `AccessConfig` (resident ids -> names, entrance ids -> names), so the
+    door decides exactly as `facegate run` would with the same rules in YAML. A resident who
+    is inactive or outside valid-from/until is refused first. Guest-pass uses are persisted
+    on every open, so a restart does not hand out extra uses.
+    """
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        super().__init__(AccessConfig())
+        self._factory = factory
+        self._inner = AccessPolicy(AccessConfig())
+        self._rule_ids: list[int] = []
+        self._residents: dict[str, Resident] = {}
+        self._version: tuple[int, int] | None = None
+        self.refresh()
+
+    def refresh(self, force: bool = False) -> bool:
+        """Rebuild from the DB when rules or residents changed; True when it did."""
+        with self._factory() as s:
+            version = (counter(s, RULES), counter(s, GALLERY))
+            if version == self._version and not force:
+                return False
+            residents = {r.id: r for r in s.scalars(select(Resident))}
+            entrances = dict(s.execute(select(Entrance.id, Entrance.name)).all())
+            rows = list(s.scalars(select(AccessRuleRow).where(AccessRuleRow.active)
+                                  .order_by(AccessRuleRow.id)))
+            s.expunge_all()
+        rules, ids, uses = [], [], {}
+        for row in rows:
+            people = (["*"] if row.resident_ids is None
+                      else [residents[i].name for i in row.resident_ids if i in residents])
+            where = (["*"] if row.entrance_ids is None
+                     else [entrances[i] for i in row.entrance_ids if i in entrances])
+            if not people or not where:
+                continue  # everyone it named was deleted: it grants nothing
+            rules.append(AccessRule(people=people, entrances=where, windows=row.windows,
+                                    valid_from=row.valid_from, valid_until=row.valid_until,
+                                    max_uses=row.max_uses))
+            uses[len(ids)] = row.uses
+            ids.append(row.id)
+        inner = AccessPolicy(AccessConfig(rules=rules), uses)
+        with self._lock:
+            self._inner, self._rule_ids = inner, ids
+            self._residents = {r.name.casefold(): r for r in residents.values()}
+            self._version = version
+        return True
+
+    def check(self, person: str, entrance: str, when: datetime) -> AccessVerdict:
+        with self._lock:
+            res = self._residents.get(person.strip().casefold())
+            inner = self._inner
+        if res is not None:
+            if not res.active:
+                return AccessVerdict(False, f"{person} is not an active resident", None)
+            if res.valid_from is not None and when < res.valid_from:
+                return AccessVerdict(False, f"{person} is a resident only from "
+                                     f"{res.valid_from:%Y-%m-%d %H:%M} UTC", None)
+            if res.valid_until is not None and when >= res.valid_until:
+                return AccessVerdict(False, f"{person} was a resident until "
+                                     f"{res.valid_until:%Y-%m-%d %H:%M} UTC", None)
+        return inner.check(person, entrance, when)
+
+    def record_use(self, rule_index: int) -> int:
+        with self._lock:
+            inner, ids = self._inner, self._rule_ids
+        n = inner.record_use(rule_index)
+        try:
+            with transaction(self._factory) as s:
+                s.execute(update(AccessRuleRow).where(AccessRuleRow.id == ids[rule_index])
+                          .values(uses=AccessRuleRow.uses + 1))
+        except Exception:  # the door already opened; the count is kept in memory meanwhile
+            log.exception("could not persist the use of access rule %d", ids[rule_index])
+        return n
+
+    @property
+    def uses(self) -> dict[int, int]:
+        with self._lock:
+            return self._inner.uses
+
+
+@dataclass
+class _Worker:
+    settings: EntranceSettings
+    actuator: DoorActuator
+    status: EntranceStatus = field(default_factory=lambda: EntranceStatus(state="stopped"))
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+class EntranceManager:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        engine_config: EngineConfig,
+        base: RuntimeConfig,
+        journal: Journal,
+        metrics: Metrics,
+        *,
+        run: bool = True,
+    ) -> None:
+        self._factory = factory
+        self._engine_config = engine_config
+        self._base = base
+        self.journal = journal
+        self.metrics = metrics
+        self._run = run
+        self._lock = threading.Lock()
+        self._workers: dict[int, _Worker] = {}
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start_all(self) -> None:
+        with self._factory() as s:
+            ids = list(s.scalars(select(Entrance.id).order_by(Entrance.id)))
+        for i in ids:
+            self.restart(i)
+
+    def restart(self, entrance_id: int) -> None:
+        """(Re)start an entrance from its current row; a deleted entrance is just stopped."""
+        self.stop(entrance_id)
+        with self._factory() as s:
+            row = s.get(Entrance, entrance_id)
+            settings = EntranceSettings.from_row(row, self._base) if row else None
+        if settings is None or self._closed:
+            return
+        rc = settings.runtime
+        actuator = DoorActuator(build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s,
+                                on_error=self._record)
+        worker = _Worker(settings, actuator)
+        if not settings.enabled:
+            worker.status = EntranceStatus(state="disabled")
+        elif settings.source is None:
+            worker.status = EntranceStatus(state="no_source",
+                                           detail="set a camera or video file to watch")
+        elif not self._run:
+            worker.status = EntranceStatus(state="stopped", detail="runtimes are off "
+                                           "(server.run_entrances: false)")
+        else:
+            worker.status = EntranceStatus(state="starting")
+            worker.thread = threading.Thread(target=self._loop, args=(worker,),
+                                             name=f"entrance-{settings.name}", daemon=True)
+        with self._lock:
+            self._workers[entrance_id] = worker
+        if worker.thread is not None:
+            worker.thread.start()
+
+    def stop(self, entrance_id: int, timeout: float = 10.0) -> None:
+        with self._lock:
+            worker = self._workers.pop(entrance_id, None)
+        if worker is None:
+            return
+        worker.stop.set()
+        if worker.thread is not None:
+            worker.thread.join(timeout)
+            if worker.thread.is_alive():
+                log.error("entrance %s did not stop within %g s", worker.settings.name, timeout)
+        worker.actuator.close()
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            ids = list(self._workers)
+        for i in ids:
+            self.stop(i)
+
+    def status(self, entrance_id: int) -> EntranceStatus:
+        with self._lock:
+            worker = self._workers.get(entrance_id)
+        if worker is None:
+            return EntranceStatus(state="stopped")
+        return worker.status.model_copy()
+
+    def wait(self, entrance_id: int, timeout: float) -> EntranceStatus:
+        """Block until the entrance's runtime ends (file sources), for tests and tools."""
+        with self._lock:
+            worker = self._workers.get(entrance_id)
+        if worker is not None and worker.thread is not None:
+            worker.thread.join(timeout)
+        return self.status(entrance_id)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _record(self, event: DoorEvent) -> int | None:
+        self.metrics.record(event)
+        try:
+            return self.journal.record(event)
+        except JournalError as exc:  # the door keeps working; the log keeps the event
+            log.error("journal: %s; event was %s", exc, event.to_dict())
+            return None
+
+    def open_door(self, entrance_id: int, reason: str, actor: str) -> tuple[bool, int | None]:
+        """A manual open: commanded through the entrance's adapter and journalled."""
+        with self._lock:
+            worker = self._workers.get(entrance_id)
+        if worker is None:
+            raise FaceGateError(f"entrance {entrance_id} is not running")
+        event = DoorEvent(Decision.OPEN, worker.settings.name, f"manual open by {actor}: "
+                          f"{reason}", liveness={"checked": False, "manual": True})
+        queued = worker.actuator.request_open(event)
+        return queued, self._record(event) if queued else None
+
+    # -- the runtime thread -------------------------------------------------------------------
+
+    def _loop(self, worker: _Worker) -> None:
+        st = worker.settings
+        rc = st.runtime
+        assert st.source is not None
+        source = None
+        try:
+            engine = FaceEngine(self._engine_config)
+            store = SqlGallery(self._factory)
+            access = DbAccessPolicy(self._factory)
+            clock = VirtualClock() if st.source.pace in ("simulated", "fast") else WallClock()
+            runtime_ref: list[Runtime] = []
+
+            def on_status(kind: str, detail: str) -> None:
+                decision = Decision.SOURCE_LOST if kind == "lost" else Decision.SOURCE_RESTORED
+                event = DoorEvent(decision, rc.entrance, detail)
+                if runtime_ref:
+                    runtime_ref[0].emit(event)
+                else:
+                    self._record(event)
+
+            source = source_from_config(st.source, clock, on_status=on_status)
+
+            def door(event: DoorEvent) -> None:
+                if event.decision is Decision.OPEN:
+                    worker.actuator.request_open(event)
+
+            runtime = Runtime(
+                entrance=rc.entrance, engine=engine, store=store, source=source, clock=clock,
+                decision=rc.decision, quality=rc.quality, access=access,
+                sinks=[door, self._record],
+            )
+            runtime.tracker.max_age_s = rc.track_max_age_s
+            runtime_ref.append(runtime)
+            worker.status = EntranceStatus(state="running", detail=source.name)
+            self._run_loop(worker, runtime, [
+                (rc.gallery_reload_s, runtime.reload_gallery),
+                (rc.gallery_reload_s, access.refresh),
+                (rc.retention_every_s, self.journal.enforce_retention),
+            ])
+        except FaceGateError as exc:
+            log.error("entrance %s: %s", st.name, exc)
+            worker.status = worker.status.model_copy(update={"state": "error",
+                                                             "detail": str(exc)})
+        except Exception as exc:  # a bug must show in the status, not kill the server
+            log.exception("entrance %s failed", st.name)
+            worker.status = worker.status.model_copy(update={
+                "state": "error", "detail": f"internal error: {exc!r}"})
+        finally:
+            if source is not None:
+                source.close()
+
+    def _run_loop(self, worker: _Worker, runtime: Runtime,
+                  periodic: list[tuple[float, Callable[[], object]]]) -> None:
+        due = [time.monotonic() + every for every, _ in periodic]
+        window_start, window_frames = time.monotonic(), 0
+        name = worker.settings.name
+        while not worker.stop.is_set():
+            if not runtime.step():
+                worker.status = self._snapshot(worker, runtime, "ended",
+                                               "the source ended (a file played to its end)")
+                return
+            window_frames += 1
+            self.metrics.frames.labels(name).inc()
+            now = time.monotonic()
+            for i, (every, fn) in enumerate(periodic):
+                if now >= due[i]:
+                    due[i] = now + every
+                    try:
+                        fn()
+                    except Exception:
+                        log.exception("entrance %s: periodic task %r failed", name, fn)
+            if now - window_start >= 2.0:
+                fps = window_frames / (now - window_start)
+                self.metrics.fps.labels(name).set(fps)
+                window_start, window_frames = now, 0
+                worker.status = self._snapshot(worker, runtime, "running",
+                                               worker.status.detail, fps)
+        worker.status = self._snapshot(worker, runtime, "stopped", "stopped")
+
+    @staticmethod
+    def _snapshot(worker: _Worker, runtime: Runtime, state: str, detail: str,
+                  fps: float | None = None) -> EntranceStatus:
+        return EntranceStatus(state=state, detail=detail, frames=runtime.stats.frames,
+                              fps=round(fps if fps is not None else runtime.stats.fps, 2),
+                              events=dict(runtime.stats.events))

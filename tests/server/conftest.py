@@ -1,0 +1,208 @@
+"""Server fixtures: one app per test on SQLite (a temp file) or PostgreSQL (a schema of its own
+on 127.0.0.1:5432, database `test`, skipped with a reason when no server answers)."""
+
+from __future__ import annotations
+
+import functools
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from facegate.config import FaceGateConfig
+from facegate.engine import FaceEngine
+from facegate.server.app import create_app
+
+ADMIN_PASSWORD = "admin-secret-1"
+PG_HOST = os.environ.get("FACEGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        with psycopg.connect(PG_HOST, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:
+        return f"no PostgreSQL at {PG_HOST} ({exc.__class__.__name__}: {str(exc).strip()[:80]})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_skip_reason() -> str | None:
+    return _pg_available()
+
+
+@pytest.fixture
+def pg_url(pg_skip_reason: str | None) -> Iterator[str]:
+    """A fresh schema per test, dropped afterwards: parallel runs never collide."""
+    if pg_skip_reason:
+        pytest.skip(pg_skip_reason)
+    import psycopg
+
+    schema = f"fg_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_HOST, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_HOST}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_HOST, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'server.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+def make_config(tmp_path: Path, db_url: str, cache_dir: Path, **server: object) -> FaceGateConfig:
+    return FaceGateConfig.model_validate({
+        "engine": {"cache_dir": str(cache_dir)},
+        "server": {"data_dir": str(tmp_path / "data"), "database_url": db_url,
+                   "admin_password": ADMIN_PASSWORD, "run_entrances": False, **server},
+    })
+
+
+class Api:
+    """A TestClient plus bearer headers for one user of each role."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+        self.admin = self.login("admin", ADMIN_PASSWORD)
+
+    @functools.cached_property
+    def operator(self) -> dict[str, str]:
+        return self._user("oper", "operator")
+
+    @functools.cached_property
+    def viewer(self) -> dict[str, str]:
+        return self._user("view", "viewer")
+
+    def login(self, username: str, password: str) -> dict[str, str]:
+        r = self.client.post("/api/v1/auth/token",
+                             data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    def _user(self, name: str, role: str) -> dict[str, str]:
+        r = self.client.post("/api/v1/users", headers=self.admin,
+                             json={"username": name, "password": f"{name}-password",
+                                   "role": role})
+        assert r.status_code == 201, r.text
+        return self.login(name, f"{name}-password")
+
+    @property
+    def state(self):
+        return self.client.app.state.fg
+
+
+@pytest.fixture
+def make_api(tmp_path: Path, cache_dir: Path, engine: FaceEngine
+             ) -> Iterator[Callable[..., Api]]:
+    clients: list[TestClient] = []
+
+    def make(db_url: str | None = None, **server: object) -> Api:
+        url = db_url or f"sqlite:///{tmp_path / 'server.sqlite'}"
+        app = create_app(make_config(tmp_path, url, cache_dir, **server), face_engine=engine)
+        client = TestClient(app)
+        client.__enter__()
+        clients.append(client)
+        return Api(client)
+
+    yield make
+    for c in clients:
+        c.__exit__(None, None, None)
+
+
+@pytest.fixture
+def api(make_api: Callable[..., Api], db_url: str) -> Api:
+    """The server on both databases."""
+    return make_api(db_url)
+
+
+def jpeg(image: np.ndarray) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    assert ok
+    return buf.tobytes()
+
+
+def approach(photo: np.ndarray, frames: int = 30, size=(640, 480)) -> list[np.ndarray]:
+    """A person walking up: the photo grows from 35 % to 85 % of the frame height."""
+    w, h = size
+    out = []
+    for k in range(frames):
+        ph = int(h * (0.35 + 0.5 * k / (frames - 1)))
+        pw = min(int(photo.shape[1] * ph / photo.shape[0]), w)
+        img = cv2.resize(photo, (pw, ph), interpolation=cv2.INTER_AREA)
+        canvas = np.full((h, w, 3), (70, 90, 110), np.uint8)
+        x0 = max(0, min(w - pw, int((w - pw) / 2 + 40 * np.sin(k / 5))))
+        canvas[h - ph:h, x0:x0 + pw] = img
+        out.append(canvas)
+    return out
+
+
+def walk_up_video(path: Path, photo: np.ndarray, frames: int = 30) -> Path:
+    """A resident walking up to the camera, as an MJPG AVI OpenCV can write and read."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+    assert writer.isOpened()
+    for f in approach(photo, frames):
+        writer.write(f)
+    writer.release()
+    return path
+
+
+class LiveServer:
+    """The app under uvicorn on a free loopback port, in a thread of this process."""
+
+    def __init__(self, app, host: str = "127.0.0.1") -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        self.app = app
+        self.url = f"http://{host}:{port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port,
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        end = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > end or not self.thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, cache_dir: Path, engine: FaceEngine
+                ) -> Iterator[Callable[..., LiveServer]]:
+    started: list[LiveServer] = []
+
+    def start(**server: object) -> LiveServer:
+        url = f"sqlite:///{tmp_path / 'live.sqlite'}"
+        app = create_app(make_config(tmp_path, url, cache_dir, **server), face_engine=engine)
+        started.append(LiveServer(app))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()
