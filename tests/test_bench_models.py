@@ -10,10 +10,10 @@ from facegate.bench import models
 def test_interleaved_runs_every_candidate_in_rotating_order() -> None:
     calls: list[str] = []
     cands = {n: (lambda n=n: calls.append(n)) for n in "abc"}
-    times = models.interleaved(cands, rounds=3, reps=2, warmup=1)
+    times = models.interleaved(cands, rounds=3, reps=2, warmup=1, settle=1, pause_s=0)
     assert {k: len(v) for k, v in times.items()} == {"a": 6, "b": 6, "c": 6}
-    timed = calls[3:]  # after one warm-up call each
-    firsts = [timed[i] for i in range(0, len(timed), 6)]
+    timed = calls[3:]  # after one warm-up call each; then 3 calls (1 settle + 2) per turn
+    firsts = [timed[i] for i in range(0, len(timed), 9)]
     assert firsts == ["a", "b", "c"]  # each round starts with the next candidate
 
 

@@ -394,7 +394,8 @@ def test_residents_printed_photo_never_opens_the_door(engine, hopper, hopper_fac
     denied = [e for e in events if e.decision is Decision.DENY]
     assert denied and denied[0].person == "Grace Hopper"
     assert denied[0].snapshot is not None  # journalled with its best shot
-    assert denied[0].liveness["checked"] is False or "attack" in denied[0].reason
+    assert denied[0].reason == "presentation attack suspected (motion)"
+    assert denied[0].liveness["checked"] and denied[0].liveness["live"] is False
 
 
 @pytest.mark.data

@@ -376,7 +376,7 @@ def cmd_bench_stream(args: argparse.Namespace) -> int:
     report = stream.run(clips, precisions=_precisions(args), threads=cfg.thread_count(),
                         cache_dir=cfg.cache_dir, max_frames=args.max_frames,
                         with_face_recognition=not args.no_face_recognition,
-                        native_zoo=not args.no_native)
+                        native_zoo=not args.no_native, rounds=args.rounds)
     _emit(args, report, stream.to_text(report))
     return 0
 
@@ -541,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="videos (default: the shared 720p and 1080p clips)")
     sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
     sp.add_argument("--max-frames", type=int, help="use the first N frames of each clip")
+    sp.add_argument("--rounds", type=int, default=3, help="interleaved passes over each clip")
     sp.add_argument("--no-face-recognition", action="store_true", help="skip the dlib loop")
     sp.add_argument("--no-native", action="store_true",
                     help="skip the OpenCV Zoo loop at native resolution")

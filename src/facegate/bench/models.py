@@ -39,10 +39,13 @@ from facegate.models.files import SFACE, YUNET
 
 def interleaved(
     candidates: dict[str, Callable[[], object]], rounds: int = 15, reps: int = 4,
-    warmup: int = 3,
+    warmup: int = 3, settle: int = 1, pause_s: float = 0.05,
 ) -> dict[str, list[float]]:
     """Seconds per call of each candidate; rounds rotate the order so no one always runs
-    first (after another's cache footprint) or last."""
+    first (after another's cache footprint) or last. Each turn starts with a `pause_s` sleep
+    and `settle` untimed calls: the previous candidate's thread pool (ORT's or OpenCV's) spins
+    on the cores for a while after its last call, which no deployed pipeline - one engine -
+    suffers, and which would otherwise tax whoever runs next."""
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
@@ -52,6 +55,10 @@ def interleaved(
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
             fn = candidates[n]
+            if pause_s:
+                time.sleep(pause_s)
+            for _ in range(settle):
+                fn()
             for _ in range(reps):
                 t0 = time.perf_counter()
                 fn()
@@ -416,8 +423,8 @@ def to_text(r: dict) -> str:
         lines.append(f"  batch, facegate {name}: " + ", ".join(
             f"{n} faces {ms:.2f} ms/face" for n, ms in b.items()))
     for name, a in r["embedding"]["agreement"].items():
-        lines.append(f"  {name} vs fp32 on demo faces: cosine mean {a['cosine_mean']:.4f}, "
-                     f"min {a['cosine_min']:.4f}")
+        lines.append(f"  {name} vs fp32 on the demo (= calibration) faces: cosine mean "
+                     f"{a['cosine_mean']:.4f}, min {a['cosine_min']:.4f}")
     if "lfw" in r:
         lines.append(f"LFW 10-fold ({r['lfw']['images']} images, same crops):")
         for name, v in r["lfw"]["variants"].items():
