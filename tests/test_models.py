@@ -16,7 +16,7 @@ from facegate.engine import FaceEngine
 from facegate.errors import ModelError
 from facegate.models import onnx_prep
 from facegate.models.align import align_arcface
-from facegate.models.files import SFACE, YUNET, PackagedFile
+from facegate.models.files import YUNET, PackagedFile
 from facegate.models.yunet import YuNet
 
 
@@ -92,7 +92,7 @@ def test_sface_embedding_matches_opencv_recognizer(engine: FaceEngine, astronaut
     """Same weights, OpenCV's own alignment and pre-processing: same embedding."""
     face = engine.detect(astronaut)[0]
     ours = engine.embed(astronaut, face, model="sface")
-    prepared = next((cache_dir / "prepared").glob(Path(SFACE.relpath).stem + "*.onnx"))
+    prepared = engine.embedder("sface").path  # not an INT8 file another test cached
     rec = cv2.FaceRecognizerSF.create(str(prepared), "")
     row = np.concatenate([face.bbox, face.landmarks.ravel(), [face.score]]).astype(np.float32)
     crop = rec.alignCrop(astronaut, row)

@@ -326,11 +326,24 @@ def cmd_bench_door(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     cfg = _config(args).runtime
-    report = door.run(
-        engine, _lfw_root(args.data), residents=args.residents, strangers=args.strangers,
-        visits_per_resident=args.visits_per_resident, seed=args.seed,
-        decision=cfg.decision, quality=cfg.quality, progress=not args.quiet,
-    )
+    log = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
+
+    def write(result: door.VisitResult) -> None:
+        if log is not None:
+            log.write(json.dumps(result.to_dict()) + "\n")
+            log.flush()
+
+    try:
+        report = door.run(
+            engine, _lfw_root(args.data), residents=args.residents, strangers=args.strangers,
+            visits_per_resident=args.visits_per_resident, seed=args.seed,
+            enrol_photos=args.enrol_photos, min_enrol_photos=args.min_enrol_photos,
+            decision=cfg.decision, quality=cfg.quality, progress=not args.quiet,
+            on_result=write, attacks=args.attacks, liveness=_liveness_config(args),
+        )
+    finally:
+        if log is not None:
+            log.close()
     _emit(args, report.summary(), report.to_text())
     return 0
 
@@ -385,8 +398,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """The management server: web UI, REST API and the entrance runtimes in one process."""
     import logging
 
+    from facegate.runtime.memory import pin_mmap_threshold
     from facegate.server.app import serve
 
+    pin_mmap_threshold()  # the entrances' frames, as in `facegate run`
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
@@ -526,6 +541,17 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--visits-per-resident", type=int, default=3)
     sp.add_argument("--strangers", type=int, default=2000)
     sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--enrol-photos", type=int, default=5, metavar="N",
+                    help="photos enrolled per resident, at most (held-out photos are visits)")
+    sp.add_argument("--min-enrol-photos", type=int, default=3, metavar="N",
+                    help="photos enrolled per resident, at least (residents need one more)")
+    sp.add_argument("--log", metavar="FILE", help="write one JSON line per visit as it ends")
+    sp.add_argument("--attacks", type=int, default=0, metavar="N",
+                    help="also N attack visits: a resident's own photo printed or on a screen, "
+                    "run with runtime.liveness from --config (default: the motion check); "
+                    "any attack admitted is a false open")
+    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model for the attack "
+                    "visits' liveness (sets runtime.liveness.model)")
     sp = bsub.add_parser("models", help="detector/recogniser speed and accuracy vs OpenCV",
                          parents=[common])
     sp.set_defaults(func=cmd_bench_models)

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
+from facegate.runtime.events import Decision, DoorEvent
 from facegate.server.app import create_app
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -65,9 +66,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
-def make_config(tmp_path: Path, db_url: str, cache_dir: Path, **server: object) -> FaceGateConfig:
+def make_config(tmp_path: Path, db_url: str, cache_dir: Path, runtime: dict | None = None,
+                **server: object) -> FaceGateConfig:
     return FaceGateConfig.model_validate({
         "engine": {"cache_dir": str(cache_dir)},
+        "runtime": runtime or {},
         "server": {"data_dir": str(tmp_path / "data"), "database_url": db_url,
                    "admin_password": ADMIN_PASSWORD, "run_entrances": False, **server},
     })
@@ -94,6 +97,15 @@ class Api:
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    def browser(self, username: str, password: str) -> TestClient:
+        """A second client of the same app signed in to the web UI (the cookie), as a
+        browser would be; the app's lifespan belongs to `self.client`."""
+        ui = TestClient(self.client.app)
+        r = ui.post("/login", data={"username": username, "password": password},
+                    follow_redirects=False)
+        assert r.status_code == 303, r.text
+        return ui
+
     def _user(self, name: str, role: str) -> dict[str, str]:
         r = self.client.post("/api/v1/users", headers=self.admin,
                              json={"username": name, "password": f"{name}-password",
@@ -111,9 +123,10 @@ def make_api(tmp_path: Path, cache_dir: Path, engine: FaceEngine
              ) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
 
-    def make(db_url: str | None = None, **server: object) -> Api:
+    def make(db_url: str | None = None, runtime: dict | None = None, **server: object) -> Api:
         url = db_url or f"sqlite:///{tmp_path / 'server.sqlite'}"
-        app = create_app(make_config(tmp_path, url, cache_dir, **server), face_engine=engine)
+        app = create_app(make_config(tmp_path, url, cache_dir, runtime, **server),
+                         face_engine=engine)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
@@ -128,6 +141,14 @@ def make_api(tmp_path: Path, cache_dir: Path, engine: FaceEngine
 def api(make_api: Callable[..., Api], db_url: str) -> Api:
     """The server on both databases."""
     return make_api(db_url)
+
+
+def record_events(api: Api, n: int, start: float, *, tie_every: int = 3,
+                  entrance: str = "main") -> None:
+    """`n` events into the server's journal, every `tie_every` sharing one time."""
+    for k in range(n):
+        t = start + (k // tie_every) if tie_every else start + k
+        api.state.journal.record(DoorEvent(Decision.UNKNOWN, entrance, f"visitor {k}", t))
 
 
 def jpeg(image: np.ndarray) -> bytes:
@@ -197,9 +218,10 @@ def live_server(tmp_path: Path, cache_dir: Path, engine: FaceEngine
                 ) -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []
 
-    def start(**server: object) -> LiveServer:
+    def start(runtime: dict | None = None, **server: object) -> LiveServer:
         url = f"sqlite:///{tmp_path / 'live.sqlite'}"
-        app = create_app(make_config(tmp_path, url, cache_dir, **server), face_engine=engine)
+        app = create_app(make_config(tmp_path, url, cache_dir, runtime, **server),
+                         face_engine=engine)
         started.append(LiveServer(app))
         return started[-1]
 

@@ -3,12 +3,16 @@ its rejection reasons, identify/verify, entrances, rules, events, audit, health,
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from facegate.demo import demo_images
-from tests.server.conftest import Api, jpeg
+from facegate.runtime.liveness import NO_MODEL_NOTE, NoLiveness
+from tests.server.conftest import Api, jpeg, record_events
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +41,10 @@ def test_health_needs_no_sign_in_and_everything_else_does(api: Api) -> None:
     h = api.client.get("/health")
     assert h.status_code == 200 and h.json()["status"] == "ok"
     assert h.json()["entrances"] == {"main": "no_source"}  # the default entrance exists
+    live = h.json()["liveness"]["main"]  # the default: the motion check, and no PAD model
+    assert live["checks"] == ["motion"] and live["passive"] is False
+    assert live["note"] == NO_MODEL_NOTE and "no passive PAD model" in live["summary"]
+    assert live["described_by"] == "config"  # no runtime is running
     for path in ("/api/v1/residents", "/api/v1/events", "/api/v1/entrances", "/metrics"):
         r = api.client.get(path)
         assert r.status_code == 401, path
@@ -225,15 +233,32 @@ def test_identify_and_verify_bad_input_is_4xx(api: Api, photos: dict) -> None:
 # -- entrances, rules, events, audit ----------------------------------------------------------
 
 
-def test_entrances_validate_settings_and_open_by_hand(api: Api) -> None:
+def test_entrances_validate_settings_and_open_by_hand(api: Api, tmp_path: Path) -> None:
     c = api.client
+    video = tmp_path / "visit.mp4"
+    video.write_bytes(b"")  # exists; whether it plays is the runtime's business
     r = c.post("/api/v1/entrances", headers=api.operator, json={
-        "name": "garage", "source": {"uri": "/nonexistent.mp4", "pace": "fast"},
+        "name": "garage", "source": {"uri": "/nonexistent.mp4", "pace": "fast"}})
+    assert r.status_code == 400 and r.json()["error"] == "bad_source"
+    assert "no such file, folder or camera on the server: /nonexistent.mp4" in \
+        r.json()["message"]
+    r = c.post("/api/v1/entrances", headers=api.operator, json={
+        "name": "garage", "decision": {"fmr": 0.3}})
+    assert r.status_code == 400 and r.json()["error"] == "bad_threshold"
+    assert "calibrated for FMR" in r.json()["message"]
+    r = c.post("/api/v1/entrances", headers=api.operator, json={
+        "name": "garage", "source": {"uri": str(video), "pace": "fast"},
         "door": {"kind": "webhook", "url": "http://127.0.0.1:9/open", "pulse_s": 2},
         "decision": {"fmr": 1e-4}})
     assert r.status_code == 201, r.text
     eid = r.json()["id"]
     assert r.json()["door"]["kind"] == "webhook" and r.json()["decision"]["fmr"] == 1e-4
+    r = c.post("/api/v1/entrances", headers=api.operator, json={
+        "name": "cam", "source": {"uri": "rtsp://cam.local/stream"}})
+    assert r.status_code == 201  # a camera may be offline for now: the runtime reconnects
+    r = c.patch(f"/api/v1/entrances/{eid}", headers=api.operator,
+                json={"source": {"uri": " "}})
+    assert r.status_code == 400 and "blank" in r.json()["message"]
     bad = c.post("/api/v1/entrances", headers=api.operator, json={
         "name": "x", "door": {"kind": "teleport"}})
     assert bad.status_code == 422
@@ -254,13 +279,80 @@ def test_entrances_validate_settings_and_open_by_hand(api: Api) -> None:
     r = c.post(f"/api/v1/entrances/{main['id']}/open", headers=api.operator,
                json={"reason": "parcel delivery"})
     assert r.status_code == 200 and r.json()["queued"] is True
-    ev = c.get("/api/v1/events?decision=open", headers=api.viewer).json()
+    ev = c.get("/api/v1/events?decision=open", headers=api.viewer).json()["items"]
     assert ev[0]["id"] == r.json()["event_id"] and "parcel delivery" in ev[0]["reason"]
     assert ev[0]["reason"].startswith("manual open by user:oper")
     audit = c.get("/api/v1/audit?action=door_open", headers=api.viewer).json()
     assert audit[0]["actor"] == "user:oper" and audit[0]["detail"]["reason"] == "parcel delivery"
     assert c.delete(f"/api/v1/entrances/{eid}", headers=api.operator).status_code == 204
     assert c.get(f"/api/v1/entrances/{eid}", headers=api.viewer).status_code == 404
+
+
+def test_entrance_liveness_is_stored_defaults_to_the_config_and_shows_in_health(
+    make_api, db_url: str, tmp_path: Path
+) -> None:
+    api = make_api(db_url, runtime={"liveness": {"on_undecided": "challenge",
+                                                 "challenge": {"kind": "turn"}}})
+    c = api.client
+    main = c.get("/api/v1/entrances", headers=api.viewer).json()[0]
+    assert main["liveness"]["on_undecided"] == "challenge"  # first start: from `runtime:`
+    r = c.post("/api/v1/entrances", headers=api.operator, json={"name": "side"})
+    assert r.status_code == 201 and r.json()["liveness"] == main["liveness"]
+    r = c.post("/api/v1/entrances", headers=api.operator, json={
+        "name": "garage", "liveness": {"checks": []}})
+    assert r.status_code == 201 and r.json()["liveness"]["checks"] == []
+    r = c.post("/api/v1/entrances", headers=api.operator, json={
+        "name": "vault", "liveness": {"checks": ["passive"]}})
+    assert r.status_code == 422 and "needs liveness.model" in r.text
+    r = c.post("/api/v1/entrances", headers=api.operator, json={
+        "name": "vault", "liveness": {"model": str(tmp_path / "none.onnx")}})
+    assert r.status_code == 400 and r.json()["error"] == "bad_liveness"
+
+    health = c.get("/health").json()["liveness"]
+    assert health["main"]["challenge"] == "turn" and health["side"]["challenge"] == "turn"
+    assert health["main"]["passive"] is False and "no passive PAD model" in \
+        health["main"]["note"]
+    off = health["garage"]
+    assert off["checks"] == [] and off["passive"] is False and off["note"] == NoLiveness.NOTE
+    assert off["summary"].startswith("liveness: OFF")
+    r = c.patch(f"/api/v1/entrances/{main['id']}", headers=api.operator,
+                json={"liveness": {"checks": []}})
+    assert r.status_code == 200 and r.json()["status"]["liveness"]["checks"] == []
+    assert c.get("/health").json()["liveness"]["main"]["checks"] == []
+    spec = c.get("/openapi.json").json()["components"]["schemas"]
+    assert "liveness" in spec["HealthOut"]["properties"]
+    assert {"passive", "note", "checks"} <= set(spec["LivenessStatus"]["required"])
+
+
+def test_events_come_a_page_at_a_time_without_gaps_or_repeats(api: Api) -> None:
+    c, h = api.client, api.viewer
+    start = time.time() - 3600
+    record_events(api, 11, start)  # times tie in threes: pages must still not overlap
+    record_events(api, 4, start, entrance="garage")
+    everything = c.get("/api/v1/events?entrance=main&limit=1000", headers=h).json()
+    assert everything["next"] is None and everything["next_cursor"] is None
+    newest_first = [e["id"] for e in everything["items"]]
+    assert len(newest_first) == 11
+
+    seen, url, pages = [], "/api/v1/events?entrance=main&limit=2", 0
+    while url:
+        page = c.get(url, headers=h).json()
+        assert page["limit"] == 2 and len(page["items"]) <= 2
+        assert {e["entrance"] for e in page["items"]} == {"main"}  # the filter is kept
+        seen += [e["id"] for e in page["items"]]
+        url, pages = page["next"], pages + 1
+        if pages == 1:  # a new event arriving meanwhile does not shift the older pages
+            record_events(api, 1, time.time(), tie_every=0)
+    assert seen == newest_first and pages == 6
+
+    page = c.get("/api/v1/events?entrance=main&limit=4", headers=h).json()
+    again = c.get(f"/api/v1/events?entrance=main&limit=4&cursor={page['next_cursor']}",
+                  headers=h).json()
+    assert [e["id"] for e in again["items"]] == newest_first[3:7]  # the new one is first
+    r = c.get("/api/v1/events?cursor=not-a-cursor", headers=h)
+    assert r.status_code == 400 and r.json()["error"] == "bad_cursor"
+    assert c.get("/api/v1/events?limit=1001", headers=h).status_code == 422
+    assert c.get("/api/v1/events?limit=0", headers=h).status_code == 422
 
 
 def test_rules_and_guest_passes(api: Api) -> None:

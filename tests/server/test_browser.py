@@ -1,6 +1,7 @@
 """The web UI in a real browser (Debian's chromium driven by Playwright): sign in, add a
-resident, enrol a photo and read the verdict, point the entrance at a video, and watch the
-runtime's "open" event for that resident arrive in the event log."""
+resident, enrol a photo and read the verdict, be told why an entrance form was refused,
+point the entrance at a video, and watch the runtime's "open" event for that resident
+arrive in the event log."""
 
 from __future__ import annotations
 
@@ -76,13 +77,24 @@ def test_sign_in_enrol_and_watch_the_door(browser, live_server, tmp_path: Path,
 
     video = walk_up_video(tmp_path / "visit.avi", hopper)
     page.goto(f"{srv.url}/entrances")
+    add = page.locator("#add-entrance")
+    add.locator("input[name=name]").fill("main")
+    add.locator("input[name=uri]").fill(str(tmp_path / "no-such-visit.avi"))
+    add.locator("#add-entrance-btn").click()
+    errors = page.locator("#add-entrance ul.errors").inner_text()
+    assert "no such file, folder or camera" in errors, errors
+    assert page.locator("#add-entrance input[name=name]").input_value() == "main"  # kept
+
     form = page.locator("form.settings").first
     form.locator("input[name=uri]").fill(str(video))
     form.locator("select[name=pace]").select_option("fast")  # every frame, on any CPU
     form.locator("input[name=confirm]").uncheck()  # fast model alone (see test_runtime_server)
-    with page.expect_navigation():  # saved: the page reloads with the new status
-        form.locator("button[type=submit]").click()
-    assert str(video) in page.locator("input[name=uri]").first.input_value()
+    # a photo carried to the camera is what the motion check refuses (test_runtime_server)
+    form.locator("select[name=live_checks]").select_option("off")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector("p.saved")  # saved: the page reloads with the new status
+    assert str(video) in page.locator("form.settings input[name=uri]").first.input_value()
+    assert "liveness: OFF" in page.locator(".entrance p.liveness").first.inner_text()
 
     deadline = time.monotonic() + 180
     while True:

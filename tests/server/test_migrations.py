@@ -3,12 +3,17 @@ describe, on SQLite and PostgreSQL, and running them again is harmless."""
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.orm import Session
 
+from facegate.config import RuntimeConfig
 from facegate.server.db.database import MIGRATIONS, make_engine, migrate
-from facegate.server.db.models import Base
+from facegate.server.db.models import Base, Entrance
+from facegate.server.entrances import EntranceSettings
 
 
 def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> None:
@@ -18,7 +23,7 @@ def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> None:
         migrate(engine)  # every start runs it: a no-op the second time
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn)
-            assert ctx.get_current_revision() == "0001"
+            assert ctx.get_current_revision() == "0002"
             diff = compare_metadata(ctx, Base.metadata)
         assert diff == [], diff
         tables = set(inspect(engine).get_table_names())
@@ -27,7 +32,31 @@ def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> None:
         engine.dispose()
 
 
+def test_upgrade_gives_existing_entrances_the_default_liveness(db_url: str) -> None:
+    """An entrance stored before revision 0002 runs with the motion check afterwards."""
+    engine = make_engine(db_url)
+    try:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+            conn.execute(text(
+                "INSERT INTO entrances (name, enabled, source, door, decision, quality, "
+                "created_at) VALUES ('old', true, NULL, '{\"kind\": \"log\"}', '{}', '{}', "
+                "CURRENT_TIMESTAMP)"))
+        migrate(engine)
+        with Session(engine) as s:
+            row = s.query(Entrance).one()
+            settings = EntranceSettings.from_row(row, RuntimeConfig())
+        assert row.liveness == {}
+        assert settings.runtime.liveness.active_checks() == ["motion"]
+    finally:
+        engine.dispose()
+
+
 def test_revisions_ship_inside_the_package() -> None:
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert any(MIGRATIONS.joinpath("versions").glob("0001_*.py"))
+    assert any(MIGRATIONS.joinpath("versions").glob("0002_*.py"))

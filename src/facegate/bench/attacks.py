@@ -33,11 +33,18 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from facegate.bench.clips import LFW_FACE_BOX, LFW_SIZE, MIN_VISIBLE_FACE_PX, VisitClip
+from facegate.bench import render
+from facegate.bench.clips import (  # noqa: F401  (save_preview: contact sheets of attacks too)
+    LFW_FACE_BOX,
+    LFW_SIZE,
+    MIN_VISIBLE_FACE_PX,
+    VisitClip,
+    save_preview,
+)
+from facegate.bench.render import Box
 
 AttackKind = Literal["print", "screen"]
 ATTACK_KINDS: tuple[str, ...] = ("print", "screen")
-Box = tuple[float, float, float, float]
 
 
 @dataclass
@@ -77,7 +84,7 @@ def render_attack(
     if fps <= 0 or duration_s <= 0:
         raise ValueError("fps and duration_s must be positive")
     n = max(2, round(fps * duration_s))
-    img = _as_bgr(photo)
+    img = render.as_bgr(photo, "photo", min_side=32)
     if face_box is None:
         face_box = _default_face_box(img)
     fx, fy, fw, fh = (float(v) for v in face_box)
@@ -101,7 +108,7 @@ def render_attack(
     K = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
     pose = _plan_pose(rng, n, fps, width, height, f, face_width_m, approach)
 
-    scene = (_fit(background, width, height) if background is not None
+    scene = (render.fit_background(background, width, height) if background is not None
              else _make_scene(rng, width, height))
     look = _plan_look(rng, n, fps, kind)
     glare_uv = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.2)])  # in face widths
@@ -137,7 +144,7 @@ def render_attack(
         x1, y1 = pc.max(0)
         box = (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
         frames.append(frame)
-        boxes.append(_visible_box(box, width, height))
+        boxes.append(render.visible_box(box, width, height))
         homs.append(H @ np.array([[1, 0, ox], [0, 1, oy], [0, 0, 1.0]]))  # photo px -> frame
         inside = x0 >= 0 and y0 >= 0 and x1 <= width and y1 <= height
         if first_visible < 0 and inside and box[2] >= MIN_VISIBLE_FACE_PX:
@@ -166,23 +173,6 @@ def render_attack_visit(
 
 
 # -- the object -------------------------------------------------------------------------------
-
-
-def _as_bgr(photo: np.ndarray) -> np.ndarray:
-    img = np.asarray(photo)
-    if img.dtype != np.uint8:
-        raise ValueError(f"photo must be uint8, got {img.dtype}")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    elif not (img.ndim == 3 and img.shape[2] == 3):
-        raise ValueError(f"photo must be gray or BGR, got shape {img.shape}")
-    if min(img.shape[:2]) < 32:
-        raise ValueError(f"photo {img.shape[1]}x{img.shape[0]} is too small")
-    return np.ascontiguousarray(img)
 
 
 def _default_face_box(img: np.ndarray) -> Box:
@@ -261,7 +251,11 @@ def _rounded_rect(tex: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, 
     cv2.rectangle(mask, (x0, y0 + r), (x1, y1 - r), 255, -1)
     for cx, cy in ((x0 + r, y0 + r), (x1 - r, y0 + r), (x0 + r, y1 - r), (x1 - r, y1 - r)):
         cv2.circle(mask, (cx, cy), r, 255, -1, cv2.LINE_AA)
-    m = mask.astype(np.float32) / 255.0
+    _paint(tex, alpha, mask.astype(np.float32) / 255.0, colour)
+
+
+def _paint(tex: np.ndarray, alpha: np.ndarray, m: np.ndarray, colour: np.ndarray) -> None:
+    """Paint `colour` over the texture with coverage `m` (0-1), opaque where painted."""
     tex[:] = tex * (1 - m[..., None]) + colour.astype(np.float32) * m[..., None]
     alpha[:] = np.maximum(alpha, m)
 
@@ -286,9 +280,7 @@ def _fingers(tex: np.ndarray, alpha: np.ndarray, sheet: tuple[int, int, int, int
         cv2.ellipse(m, (round(cx), round(cy)), (round(axes[0]), round(axes[1])), ang, 0, 360,
                     1.0, -1, cv2.LINE_AA)
         m = cv2.GaussianBlur(m, (0, 0), 1.0)
-        shade = skin * (0.85 + 0.15 * rng.random())
-        tex[:] = tex * (1 - m[..., None]) + shade.astype(np.float32) * m[..., None]
-        alpha[:] = np.maximum(alpha, m)
+        _paint(tex, alpha, m, skin * (0.85 + 0.15 * rng.random()))
 
 
 # -- motion -----------------------------------------------------------------------------------
@@ -302,13 +294,6 @@ class _Pose:
     yaw: np.ndarray  # degrees
     pitch: np.ndarray
     roll: np.ndarray
-
-
-def _wave(rng: np.random.Generator, t: np.ndarray, freq: tuple[float, float]) -> np.ndarray:
-    f = rng.uniform(*freq, 2)
-    ph = rng.uniform(0, 2 * math.pi, 2)
-    return (np.sin(2 * math.pi * f[0] * t + ph[0]) + 0.5 * np.sin(2 * math.pi * f[1] * t + ph[1])
-            ) / 1.5
 
 
 def _tremor(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
@@ -335,16 +320,16 @@ def _plan_pose(rng: np.random.Generator, n: int, fps: float, width: int, height:
     u0, v0 = width * rng.uniform(0.3, 0.7), height * rng.uniform(0.35, 0.6)
     u1 = width * (0.5 + rng.normal(0, 0.06))
     v1 = height * rng.uniform(0.4, 0.5)
-    u = u0 + (u1 - u0) * progress + widths * 0.05 * _wave(rng, secs, (0.3, 1.0))
-    v = v0 + (v1 - v0) * progress + widths * 0.04 * _wave(rng, secs, (0.3, 1.0))
+    u = u0 + (u1 - u0) * progress + widths * 0.05 * render.wave(rng, secs, (0.3, 1.0))
+    v = v0 + (v1 - v0) * progress + widths * 0.04 * render.wave(rng, secs, (0.3, 1.0))
     z = z * (1 + _tremor(rng, n, 0.004))
     x = (u - width / 2) * z / f
     y = (v - height / 2) * z / f
-    yaw = (rng.uniform(-15, 15) + rng.uniform(2, 20) * _wave(rng, secs, (0.2, 0.8))
+    yaw = (rng.uniform(-15, 15) + rng.uniform(2, 20) * render.wave(rng, secs, (0.2, 0.8))
            + _tremor(rng, n, 0.4))
-    pitch = (rng.uniform(-15, 15) + rng.uniform(2, 15) * _wave(rng, secs, (0.2, 0.8))
+    pitch = (rng.uniform(-15, 15) + rng.uniform(2, 15) * render.wave(rng, secs, (0.2, 0.8))
              + _tremor(rng, n, 0.4))
-    roll = rng.uniform(-10, 10) + rng.uniform(1, 8) * _wave(rng, secs, (0.2, 0.8))
+    roll = rng.uniform(-10, 10) + rng.uniform(1, 8) * render.wave(rng, secs, (0.2, 0.8))
     return _Pose(x, y, z, yaw, pitch, roll)
 
 
@@ -372,11 +357,7 @@ def _glare_strength(yaw: float, pitch: float) -> float:
 def _pyramid(tex: np.ndarray, alpha: np.ndarray) -> list[np.ndarray]:
     """Premultiplied BGRA float32 texture and half-size copies (no aliasing when the object
     is far away; the screen's moire is drawn separately, on purpose)."""
-    rgba = np.dstack([tex * alpha[..., None], alpha]).astype(np.float32)
-    levels = [rgba]
-    while min(levels[-1].shape[:2]) > 48 and len(levels) < 5:
-        levels.append(cv2.pyrDown(levels[-1]))
-    return levels
+    return render.pyramid(np.dstack([tex * alpha[..., None], alpha]).astype(np.float32), 5)
 
 
 def _composite(frame: np.ndarray, levels: list[np.ndarray], H: np.ndarray,
@@ -385,18 +366,15 @@ def _composite(frame: np.ndarray, levels: list[np.ndarray], H: np.ndarray,
     """Warp the object into the frame (only its bounding box), add moire and glare, blend."""
     th, tw = levels[0].shape[:2]
     c = _apply(H, np.array([[0, 0], [tw, 0], [0, th], [tw, th]], np.float64))
-    h, w = frame.shape[:2]
-    x0, y0 = max(0, math.floor(c[:, 0].min())), max(0, math.floor(c[:, 1].min()))
-    x1, y1 = min(w, math.ceil(c[:, 0].max())), min(h, math.ceil(c[:, 1].max()))
-    if x1 <= x0 or y1 <= y0:
+    bounds = render.warp_bounds(c, frame.shape)
+    if bounds is None:
         return
+    x0, y0, x1, y1 = bounds
     Hs = np.array([[1, 0, -x0], [0, 1, -y0], [0, 0, 1.0]]) @ H
     size = (x1 - x0, y1 - y0)
     J = _jacobian(Hs, tw / 2, th / 2)
     scale = math.sqrt(abs(np.linalg.det(J)))  # frame px per texture px near the centre
-    level = 0
-    while level + 1 < len(levels) and scale * 2 ** (level + 1) <= 1.3:
-        level += 1
+    level = render.pyramid_level(scale, len(levels), 1.3)
     Hl = Hs @ np.diag([2.0**level, 2.0**level, 1.0])
     fg = cv2.warpPerspective(levels[level], Hl, size, flags=cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
@@ -461,7 +439,7 @@ class _Look:
 
 def _plan_look(rng: np.random.Generator, n: int, fps: float, kind: str) -> _Look:
     secs = np.arange(n) / fps
-    gain = rng.uniform(0.8, 1.15) + rng.uniform(0.0, 0.08) * _wave(rng, secs, (0.2, 0.8))
+    gain = rng.uniform(0.8, 1.15) + rng.uniform(0.0, 0.08) * render.wave(rng, secs, (0.2, 0.8))
     jpeg = ([int(q) for q in rng.integers(50, 92, n)] if rng.random() < 0.7 else [0] * n)
     return _Look(gain, float(rng.uniform(0.0, 1.3)), float(rng.uniform(0.15, 0.6)),
                  float(rng.uniform(1.5, 5.0)), jpeg)
@@ -497,15 +475,6 @@ def _camera(frame: np.ndarray, rng: np.random.Generator, look: _Look, k: int,
 # -- the scene --------------------------------------------------------------------------------
 
 
-def _fit(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    img = _as_bgr(image)
-    h, w = img.shape[:2]
-    s = max(width / w, height / h)
-    img = cv2.resize(img, (max(width, round(w * s)), max(height, round(h * s))))
-    y0, x0 = (img.shape[0] - height) // 2, (img.shape[1] - width) // 2
-    return np.ascontiguousarray(img[y0:y0 + height, x0:x0 + width])
-
-
 def _make_scene(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A plain entrance (wall gradient, door frame, floor) with the attacker's torso, no face."""
     yy = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
@@ -530,19 +499,3 @@ def _make_scene(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     cv2.fillPoly(img, [pts.round().astype(np.int32)], cloth, cv2.LINE_AA)
     noise = rng.normal(0, 3, (height, width, 1))
     return np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)
-
-
-def _visible_box(box: Box, width: int, height: int) -> Box | None:
-    x, y, w, h = box
-    x0, y0 = max(0.0, x), max(0.0, y)
-    x1, y1 = min(float(width), x + w), min(float(height), y + h)
-    if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) < 0.5 * w * h:
-        return None
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
-def save_preview(clip: VisitClip, path, count: int = 6) -> None:
-    """A contact sheet of `count` frames (see `clips.save_preview`)."""
-    from facegate.bench.clips import save_preview as _save
-
-    _save(clip, path, count=count)

@@ -31,6 +31,17 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
+from facegate.bench.render import (
+    Box,
+    as_bgr,
+    fit_background,
+    pyramid,
+    pyramid_level,
+    visible_box,
+    warp_bounds,
+    wave,
+)
+
 #: LFW (deep-funneled) images are this size; other face images are resized to it.
 LFW_SIZE = 250
 #: YuNet's face box on LFW gray images, (x, y, w, h): the mean over 40 random images. Using the
@@ -40,7 +51,6 @@ LFW_FACE_BOX = (78.0, 66.0, 100.0, 130.0)
 #: The time-to-open clock starts when the face is this wide and entirely inside the frame.
 MIN_VISIBLE_FACE_PX = 40.0
 
-Box = tuple[float, float, float, float]
 
 
 @dataclass
@@ -88,7 +98,7 @@ def render_visit(
     photo = _as_bgr_photo(face)
     backlit = bool(rng.random() < 0.3) and background is None  # needs our bright doorway
     scene = (
-        _fit_background(background, width, height)
+        fit_background(background, width, height)
         if background is not None
         else _make_background(rng, width, height, backlit)
     )
@@ -128,7 +138,7 @@ def render_visit(
         if look.jpeg_quality[k] > 0:
             _jpeg_round_trip(frame, box, look.jpeg_quality[k])
         frames.append(frame)
-        boxes.append(_visible_box(box, width, height))
+        boxes.append(visible_box(box, width, height))
         inside = box[0] >= 0 and box[1] >= 0 and box[0] + w <= width and box[1] + h <= height
         if first_visible < 0 and inside and w >= MIN_VISIBLE_FACE_PX:
             first_visible = k
@@ -175,17 +185,6 @@ def save_preview(
     return path
 
 
-def _visible_box(box: Box, width: int, height: int) -> Box | None:
-    """The box clipped to the frame, or None when less than half of the face is in view (no
-    detector can be expected to find it then)."""
-    x, y, w, h = box
-    x0, y0 = max(0.0, x), max(0.0, y)
-    x1, y1 = min(float(width), x + w), min(float(height), y + h)
-    if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) < 0.5 * w * h:
-        return None
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
 def _jpeg_round_trip(frame: np.ndarray, box: Box, quality: int) -> None:
     """JPEG-code the region around the face in place, as a stream codec would.
 
@@ -223,17 +222,7 @@ class _Visitor:
 
 def _as_bgr_photo(face: np.ndarray) -> np.ndarray:
     """The photo as 250x250 BGR uint8: the face box constants are in LFW's framing."""
-    img = np.asarray(face)
-    if img.dtype != np.uint8:
-        raise ValueError(f"face image must be uint8, got {img.dtype}")
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[..., 0]
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    elif not (img.ndim == 3 and img.shape[2] == 3):
-        raise ValueError(f"face image must be gray or BGR, got shape {img.shape}")
+    img = as_bgr(face, "face image")
     if img.shape[:2] != (LFW_SIZE, LFW_SIZE):
         img = cv2.resize(img, (LFW_SIZE, LFW_SIZE), interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(img)
@@ -279,9 +268,7 @@ def _make_visitor(photo: np.ndarray, rng: np.random.Generator, backlit: bool) ->
     ys, xs = np.nonzero(sprite[..., 3])
     y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
     sprite = np.ascontiguousarray(sprite[y0:y1, x0:x1])
-    levels = [sprite]
-    while min(levels[-1].shape[:2]) > 48 and len(levels) < 4:
-        levels.append(cv2.pyrDown(levels[-1]))  # pre-filtered copies for the distant face
+    levels = pyramid(sprite, 4)  # pre-filtered copies for the distant face
 
     cloth = np.median(np.concatenate([
         photo[228:248, 70:105].reshape(-1, 3), photo[228:248, 150:185].reshape(-1, 3),
@@ -336,9 +323,7 @@ def _composite(
     scale = math.hypot(m[0, 0], m[1, 0])
     # Sample the pyramid level the warp shrinks by at most 2x (level 0 when enlarging), so the
     # distant face comes from a pre-filtered copy instead of aliasing.
-    level = 0
-    while level + 1 < len(levels) and scale * 2 ** (level + 1) <= 1.0:
-        level += 1
+    level = pyramid_level(scale, len(levels))
     src = levels[level]
     # Pixel (u, v) of a level is photo pixel offset + 2**level * (u, v) (pyrDown centres its
     # output pixel u on input pixel 2u).
@@ -347,14 +332,10 @@ def _composite(
     mm[:, :2] *= 2.0**level
     sh, sw = src.shape[:2]
     corners = np.array([[0, 0, 1], [sw, 0, 1], [0, sh, 1], [sw, sh, 1]], np.float64) @ mm.T
-    pad = math.ceil(blur)
-    h, w = frame.shape[:2]
-    x0 = max(0, math.floor(corners[:, 0].min()) - pad)
-    y0 = max(0, math.floor(corners[:, 1].min()) - pad)
-    x1 = min(w, math.ceil(corners[:, 0].max()) + pad)
-    y1 = min(h, math.ceil(corners[:, 1].max()) + pad)
-    if x1 <= x0 or y1 <= y0:
+    bounds = warp_bounds(corners, frame.shape, math.ceil(blur))
+    if bounds is None:
         return
+    x0, y0, x1, y1 = bounds
     mm[:, 2] -= (x0, y0)
     fg = cv2.warpAffine(src, mm, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
@@ -399,14 +380,6 @@ class _Look:
     blur_angle: np.ndarray
     noise_sigma: float
     jpeg_quality: list[int]  # 0 = no JPEG round trip for that frame
-
-
-def _wave(rng: np.random.Generator, t: np.ndarray, freq: tuple[float, float]) -> np.ndarray:
-    """A smooth random signal within [-1, 1]: two sinusoids of random frequency and phase."""
-    f = rng.uniform(*freq, 2)
-    ph = rng.uniform(0, 2 * math.pi, 2)
-    return (np.sin(2 * math.pi * f[0] * t + ph[0]) + 0.5 * np.sin(2 * math.pi * f[1] * t + ph[1])
-            ) / 1.5
 
 
 def _plan_motion(
@@ -461,8 +434,8 @@ def _plan_motion(
     walking = 1.0 - 0.6 * t * slow
     cx = cx + widths * sway * np.sin(math.pi * step_hz * secs + phase) * walking
     cy = cy + widths * bob * np.sin(2 * math.pi * step_hz * secs) * walking
-    cx = cx + drift * w1 * _wave(rng, secs, (0.2, 0.5)) * t
-    roll = rng.uniform(-3, 3) + rng.uniform(1, 3.5) * _wave(rng, secs, (0.4, 1.2))
+    cx = cx + drift * w1 * wave(rng, secs, (0.2, 0.5)) * t
+    roll = rng.uniform(-3, 3) + rng.uniform(1, 3.5) * wave(rng, secs, (0.4, 1.2))
     return _Motion(cx, cy, widths, roll)
 
 
@@ -473,10 +446,10 @@ def _plan_look(rng: np.random.Generator, n: int, fps: float, motion: _Motion) ->
     secs = np.arange(n, dtype=np.float64) / fps
     widths = motion.widths
     grow = (widths - widths[0]) / max(widths[-1] - widths[0], 1e-6)
-    exposure = (rng.uniform(0.85, 1.15) + rng.uniform(0.02, 0.08) * _wave(rng, secs, (0.2, 0.8))
+    exposure = (rng.uniform(0.85, 1.15) + rng.uniform(0.02, 0.08) * wave(rng, secs, (0.2, 0.8))
                 + rng.uniform(0.0, 0.12) * grow)
-    contrast = rng.uniform(0.8, 1.1) + rng.uniform(0.0, 0.05) * _wave(rng, secs, (0.1, 0.5))
-    offset = rng.uniform(-0.05, 0.05) + rng.uniform(0.0, 0.03) * _wave(rng, secs, (0.1, 0.6))
+    contrast = rng.uniform(0.8, 1.1) + rng.uniform(0.0, 0.05) * wave(rng, secs, (0.1, 0.5))
+    offset = rng.uniform(-0.05, 0.05) + rng.uniform(0.0, 0.03) * wave(rng, secs, (0.1, 0.6))
     gain = exposure * contrast
     bias = 255.0 * (0.5 * (1 - contrast) + offset)
     x = np.arange(256, dtype=np.float64)[:, None] / 255.0
@@ -495,7 +468,7 @@ def _plan_look(rng: np.random.Generator, n: int, fps: float, motion: _Motion) ->
     sigma = float(rng.uniform(1.5, 5.0))
     if rng.random() < 0.6:
         q0 = rng.uniform(45, 85)
-        q = np.clip(q0 + 8 * _wave(rng, secs, (0.2, 1.0)), 40, 90).round().astype(int)
+        q = np.clip(q0 + 8 * wave(rng, secs, (0.2, 1.0)), 40, 90).round().astype(int)
         coded = rng.random(n) < rng.uniform(0.4, 1.0)
         jpeg = [int(qk) if c else 0 for qk, c in zip(q, coded, strict=True)]
     else:
@@ -504,25 +477,6 @@ def _plan_look(rng: np.random.Generator, n: int, fps: float, motion: _Motion) ->
 
 
 # -- the scene --------------------------------------------------------------------------------
-
-
-def _fit_background(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop a caller's background to cover the frame."""
-    img = np.asarray(image)
-    if img.dtype != np.uint8:
-        raise ValueError(f"background must be uint8, got {img.dtype}")
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.ndim == 3 and img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    elif not (img.ndim == 3 and img.shape[2] == 3):
-        raise ValueError(f"background must be gray or BGR, got shape {img.shape}")
-    h, w = img.shape[:2]
-    s = max(width / w, height / h)
-    nw, nh = max(width, round(w * s)), max(height, round(h * s))
-    img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
-    x0, y0 = (nw - width) // 2, (nh - height) // 2
-    return np.ascontiguousarray(img[y0:y0 + height, x0:x0 + width])
 
 
 def _muted(rng: np.random.Generator, lo: float, hi: float, sat: float) -> tuple[float, ...]:

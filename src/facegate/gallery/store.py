@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from facegate import sqlite
 from facegate.errors import GalleryError
 
 SCHEMA_VERSION = 1
@@ -116,38 +117,11 @@ class SQLiteGallery:
             raise GalleryError(f"cannot open gallery {self.path}: {exc.strerror or exc}") from None
 
     def _explain(self, exc: sqlite3.Error) -> str:
-        msg = str(exc)
-        if "locked" in msg or "busy" in msg:
-            return f"gallery {self.path} is locked by another process; try again"
-        if "not a database" in msg or "malformed" in msg:
-            return f"{self.path} is not a FaceGate gallery (or is damaged): {msg}"
-        if "readonly" in msg or "unable to open" in msg:
-            return f"cannot write gallery {self.path}: {msg}"
-        if "disk" in msg and "full" in msg:
-            return f"disk full while writing gallery {self.path}; nothing was changed"
-        return f"gallery {self.path}: {msg}"
+        return sqlite.explain(exc, "gallery", self.path)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction: all of an enrolment lands, or none of it."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise GalleryError(self._explain(exc)) from None
-        try:
-            yield self._db
-        except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
-            raise GalleryError(self._explain(exc)) from None
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            try:
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise GalleryError(self._explain(exc)) from None
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One IMMEDIATE transaction: all of it lands, or none of it."""
+        return sqlite.immediate(self._db, lambda exc: GalleryError(self._explain(exc)))
 
     def close(self) -> None:
         self._db.close()

@@ -10,18 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import onnx
 
 from facegate.errors import ModelError
-from facegate.models import onnx_prep, quantize
+from facegate.models import onnx_prep
 from facegate.models.align import align_arcface
 from facegate.models.base import Face, l2_normalize
 from facegate.models.files import SFACE, PackagedFile, sha256_file, user_file
 
+if TYPE_CHECKING:  # onnx and the quantiser are imported only to build a preparation
+    import onnx
+
 Normalization = Literal["auto", "none", "arcface"]
+#: Prepared-model metadata: "1" when the graph normalises its input itself (see `auto`).
+NORMALISES_INPUT = "facegate.normalises_input"
 Precision = Literal["fp32", "int8"]
 
 
@@ -63,6 +67,7 @@ class ArcFaceONNX:
         self.normalization = normalization
         self.version = ""
         self.dim = 0
+        self.path: Path | None = None
         self._session = None
         self._input_name = ""
         self._normalise_outside = False
@@ -76,32 +81,46 @@ class ArcFaceONNX:
         else:
             src = user_file(self.model, f"recogniser '{self.name}'")
             self.version = sha256_file(src)[:12]
-        inside = None
 
         def base(m: onnx.ModelProto) -> None:
             onnx_prep.fold_constant_weights(m)
             _dynamic_batch(m)
+            inside = "1" if _graph_normalises_input(m) else "0"
+            m.metadata_props.add(key=NORMALISES_INPUT, value=inside)
 
         def fp32(m: onnx.ModelProto) -> None:
+            from facegate.models import quantize
+
             base(m)
             quantize.optimize_fp32(m)
 
-        tag = "b-nchwc" if quantize.nchwc_available() else "b"
-        path = onnx_prep.prepared_path(src, self.cache_dir, tag, fp32)
+        tag = "b-nchwc" if onnx_prep.nchwc_available() else "b"
+        fp32_path = onnx_prep.prepared_path(src, self.cache_dir, tag, fp32)
+        path = fp32_path
+        if self.precision == "int8":
+
+            def int8(m: onnx.ModelProto) -> None:
+                from facegate.models import quantize
+
+                base(m)
+                meta = list(m.metadata_props)
+                batches = quantize.arcface_batches(
+                    quantize.calibration_face_crops(self.cache_dir, self.calibration),
+                    m.graph.input[0].name, not _graph_normalises_input(m))
+                m.CopyFrom(quantize.quantize_int8(m, batches, threads=self.threads))
+                del m.metadata_props[:]
+                m.metadata_props.extend(meta)
+
+            cal = onnx_prep.calibration_id(self.calibration)
+            path = onnx_prep.prepared_path(
+                src, self.cache_dir, f"b-int8-{cal}-q{onnx_prep.QUANT_VERSION}", int8)
+        self.path = path  # the prepared file this session runs
+        self._session = onnx_prep.session(path, self.threads)
         if self.normalization == "auto":
-            inside = _graph_normalises_input(onnx.load(str(path), load_external_data=False))
-            self._normalise_outside = not inside
+            meta = self._session.get_modelmeta().custom_metadata_map
+            self._normalise_outside = meta.get(NORMALISES_INPUT) != "1"
         else:
             self._normalise_outside = self.normalization == "arcface"
-        if self.precision == "int8":
-            fp32_path = path
-            path = quantize.prepared_int8(
-                src, self.cache_dir, f"b-int8-{quantize.calibration_id(self.calibration)}", base,
-                lambda: quantize.arcface_batches(
-                    quantize.calibration_face_crops(self.cache_dir, self.calibration),
-                    _first_input(fp32_path), self._normalise_outside),
-                threads=self.threads)
-        self._session = onnx_prep.session(path, self.threads)
         inp = self._session.get_inputs()[0]
         shape = inp.shape
         if len(shape) != 4 or shape[1] != 3 or shape[2:] != [112, 112]:
@@ -138,10 +157,6 @@ class ArcFaceONNX:
 
     def embed(self, bgr: np.ndarray, faces: Sequence[Face], flip: bool = False) -> np.ndarray:
         return self.embed_crops(self.crops(bgr, faces), flip)
-
-
-def _first_input(path: Path) -> str:
-    return onnx.load(str(path), load_external_data=False).graph.input[0].name
 
 
 def sface(cache_dir: Path, threads: int = 2, precision: Precision = "fp32",

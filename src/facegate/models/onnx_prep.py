@@ -12,21 +12,46 @@ preparation version, written atomically so two processes starting together are s
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper
 
 from facegate.errors import ModelError
 from facegate.models.files import sha256_file
 
+if TYPE_CHECKING:  # onnx (15 MB, 60 ms) is imported only to build a preparation
+    import onnx
+
 #: Bump when the preparation changes, so stale caches are rebuilt.
 #: 2: BatchNormalization folded, PRelu rewritten for NCHWc (models/quantize.py).
-PREP_VERSION = "2"
+#: 3: recognisers record whether their graph normalises its input (metadata, read by ORT).
+PREP_VERSION = "3"
+#: Bump when the INT8 recipe changes (calibration set, equalisation, quantiser options).
+QUANT_VERSION = "1"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+
+def nchwc_available() -> bool:
+    """ONNX Runtime's NCHWc kernels (what the PRelu rewrite is for) exist on x86 only."""
+    return platform.machine().lower() in ("x86_64", "amd64", "x86", "i686")
+
+
+def calibration_id(folder: Path | None) -> str:
+    """Identifies an INT8 calibration set in cache names: 'demo', or a digest of the folder."""
+    if folder is None:
+        return "demo"
+    h = hashlib.sha256()
+    for p in sorted(Path(folder).rglob("*")):
+        if p.suffix.lower() in IMAGE_SUFFIXES:
+            st = p.stat()
+            h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return "dir" + h.hexdigest()[:10]
 
 
 def dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: int,
@@ -52,6 +77,8 @@ def dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: 
 def _attr(node: onnx.NodeProto, name: str, default: int) -> int:
     for a in node.attribute:
         if a.name == name:
+            from onnx import helper
+
             return int(helper.get_attribute_value(a))
     return default
 
@@ -59,6 +86,8 @@ def _attr(node: onnx.NodeProto, name: str, default: int) -> int:
 def fold_constant_weights(model: onnx.ModelProto) -> int:
     """Evaluate DequantizeLinear / Reshape nodes whose inputs are all initializers."""
     g = model.graph
+    from onnx import numpy_helper
+
     consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     for n in g.node:  # Constant nodes are constants too
         if n.op_type == "Constant" and len(n.output) == 1:
@@ -126,6 +155,8 @@ def prepared_path(
     out = cache_dir / "prepared" / f"{source.stem}-{tag}-{digest[:16]}-v{PREP_VERSION}.onnx"
     if out.is_file():
         return out
+    import onnx
+
     try:
         model = onnx.load(str(source))
     except Exception as exc:  # onnx raises DecodeError, ValueError, ...
@@ -158,6 +189,12 @@ def session(path: Path, threads: int) -> ort.InferenceSession:  # noqa: F821
     opts.intra_op_num_threads = max(1, threads)
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # Spin between the ops of a run (fast), but not after it: an idle pool spinning on the
+    # cores slows whatever runs next - the other model of the frame, the decoder, Python.
+    opts.add_session_config_entry("session.force_spinning_stop", "1")
+    # No arena: it keeps the peak of every input shape seen (batches of 1..N faces) for
+    # the life of the process; plain malloc/free timed the same here (docs/performance.md).
+    opts.enable_cpu_mem_arena = False
     opts.log_severity_level = 3
     try:
         return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

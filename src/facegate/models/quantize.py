@@ -26,11 +26,9 @@ folder of the user's own face photos (`engine.int8_calibration`). No evaluation 
 
 from __future__ import annotations
 
-import hashlib
 import math
-import platform
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -39,11 +37,12 @@ import onnx
 from onnx import helper, numpy_helper
 
 from facegate.errors import ModelError
-
-#: Bump when the INT8 recipe changes (calibration set, equalisation, quantiser options).
-QUANT_VERSION = "1"
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
-
+from facegate.models.onnx_prep import (  # noqa: F401 - cache keys live with the cache
+    IMAGE_SUFFIXES,
+    QUANT_VERSION,
+    calibration_id,
+    nchwc_available,
+)
 
 # -- small graph helpers -------------------------------------------------------------------
 
@@ -231,11 +230,6 @@ def _channel_slope(gr: _Graph, node: onnx.NodeProto) -> np.ndarray | None:
     if src is None or src.op_type not in ("Conv", "BatchNormalization"):
         return None
     return s.reshape(-1).astype(np.float32)
-
-
-def nchwc_available() -> bool:
-    """ONNX Runtime's NCHWc kernels (what `rewrite_prelu` is for) exist on x86 only."""
-    return platform.machine().lower() in ("x86_64", "amd64", "x86", "i686")
 
 
 def rewrite_prelu(model: onnx.ModelProto, compact: bool = False) -> int:
@@ -502,18 +496,6 @@ def folder_images(folder: Path, limit: int = 400) -> list[np.ndarray]:
     return images
 
 
-def calibration_id(folder: Path | None) -> str:
-    """Identifies the calibration set in cache names: 'demo', or a digest of the folder."""
-    if folder is None:
-        return "demo"
-    h = hashlib.sha256()
-    for p in sorted(Path(folder).rglob("*")):
-        if p.suffix.lower() in IMAGE_SUFFIXES:
-            st = p.stat()
-            h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    return "dir" + h.hexdigest()[:10]
-
-
 def _photometric(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Exposure, contrast, gamma, gray, blur, noise, JPEG: what an intercom camera does."""
     x = img.astype(np.float32)
@@ -569,25 +551,6 @@ def arcface_batches(crops: Sequence[np.ndarray], input_name: str, normalise_outs
     if normalise_outside:
         x = (x - 127.5) / 127.5
     return [{input_name: x[i:i + batch]} for i in range(0, len(x), batch)]
-
-
-def prepared_int8(
-    source: Path,
-    cache_dir: Path,
-    tag: str,
-    fp32_transform: Callable[[onnx.ModelProto], None],
-    batches: Callable[[], Sequence[dict]],
-    *,
-    threads: int = 2,
-) -> Path:
-    """The cached INT8 variant of `source`, built on first use from its FP32 preparation."""
-    from facegate.models import onnx_prep
-
-    def transform(m: onnx.ModelProto) -> None:
-        fp32_transform(m)
-        m.CopyFrom(quantize_int8(m, batches(), threads=threads))
-
-    return onnx_prep.prepared_path(source, cache_dir, f"{tag}-q{QUANT_VERSION}", transform)
 
 
 def _calibration_sources(folder: Path | None) -> list[np.ndarray]:

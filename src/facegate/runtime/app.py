@@ -10,20 +10,24 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from facegate.config import FaceGateConfig
+from facegate.config import FaceGateConfig, RuntimeConfig
 from facegate.engine import FaceEngine
 from facegate.errors import ConfigError
 from facegate.gallery.store import SQLiteGallery
 from facegate.runtime.access import AccessPolicy
 from facegate.runtime.doors import DoorActuator, build_door
+from facegate.runtime.doors.base import Door
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.journal import Journal, JournalError
 from facegate.runtime.liveness import (
+    NoLiveness,
+    PolicyLiveness,
     build_liveness,
     door_prompt,
     liveness_checks,
     startup_summary,
 )
+from facegate.runtime.memory import pin_mmap_threshold
 from facegate.runtime.pipeline import RunStats, Runtime
 from facegate.runtime.sources import VirtualClock, WallClock, source_from_config
 
@@ -53,6 +57,17 @@ def human_printer(stream=None) -> Callable[[DoorEvent], None]:
     return sink
 
 
+def entrance_liveness(rc: RuntimeConfig, engine: FaceEngine, door: Door
+                      ) -> NoLiveness | PolicyLiveness:
+    """The entrance's liveness stage, built the one way `facegate run` and the server's
+    runtimes share: challenges are prompted through the door adapter, and the start-up log
+    says what is checked (a warning when no passive PAD model is configured)."""
+    liveness = build_liveness(rc.liveness, engine, prompt=door_prompt(door, rc.entrance))
+    (log.info if "passive" in liveness_checks(liveness) else log.warning)(
+        "[%s] %s", rc.entrance, startup_summary(liveness))
+    return liveness
+
+
 def run_entrance(
     cfg: FaceGateConfig,
     *,
@@ -64,6 +79,7 @@ def run_entrance(
     rc = cfg.runtime
     if rc.source is None:
         raise ConfigError("no source: give --source or runtime.source.uri in the config")
+    pin_mmap_threshold()  # before frames flow: see runtime/memory.py
     engine = FaceEngine(cfg.engine)
     with ExitStack() as stack:
         store = stack.enter_context(SQLiteGallery(gallery, create=False))
@@ -99,10 +115,7 @@ def run_entrance(
                 actuator.request_open(event)
 
         sinks = [door, record] + ([printer] if printer else [])
-        liveness = build_liveness(rc.liveness, engine,
-                                  prompt=door_prompt(door_adapter, rc.entrance))
-        (log.info if "passive" in liveness_checks(liveness) else log.warning)(
-            "[%s] %s", rc.entrance, startup_summary(liveness))
+        liveness = entrance_liveness(rc, engine, door_adapter)
         runtime = Runtime(
             entrance=rc.entrance, engine=engine, store=store, source=source, clock=clock,
             decision=rc.decision, quality=rc.quality, access=AccessPolicy(rc.access),

@@ -4,8 +4,18 @@ Policy, per track (one person walking up to the door):
 - every good shot is embedded with the fast recogniser and searched in the gallery; a shot
   *votes* for a resident when its score passes the threshold for the target FMR;
 - the door may open once `min_votes` shots agree on one resident and no shot voted for anyone
-  else; with `confirm` on, the second recogniser must then agree on that resident's best shot
-  (at `confirm_fmr`) - two independent models must both be fooled for a false open;
+  else; with `confirm` on, the second recogniser then looks at the shot that scored highest
+  for that resident, and two calibrated gates must both pass for a false open:
+  `confirm_by: model` (default) requires the second recogniser alone to pass `confirm_fmr`;
+  `confirm_by: fusion` requires the fused score of both recognisers on that shot (mean of
+  impostor z-scores, the calibrated fusion of `facegate eval calibrate`) to pass `fusion_fmr`.
+  A failed confirmation is retried (up to `max_confirm_tries`) only on a shot that scored
+  higher still;
+- the FMRs are per comparison, and a visit makes many: every shot meets every template of
+  every resident (a 100-resident gallery holds 300-500 templates). The defaults (fast model
+  1e-5, dlib 1e-4) are the strictest pair the shipped calibration (down to 1e-5) offers that
+  kept false opens at zero in the door benchmark's tuning set; fusion at 1e-5 did not
+  (docs/door-benchmark.md);
 - liveness and the access rules come last; a resident who fails either is denied and
   journalled, and the door stays shut;
 - a track that ends undecided is journalled as unknown (after `max_embeds` good shots it
@@ -15,14 +25,16 @@ Thresholds are set by target false-match rate through the engine's calibration, 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
 from pydantic import Field
 
+from facegate.errors import ConfigError
 from facegate.gallery.matcher import Gallery
 from facegate.models.base import Face
 from facegate.runtime.access import AccessPolicy
@@ -34,13 +46,20 @@ from facegate.schema import StrictModel
 if TYPE_CHECKING:  # the engine imports the config, which imports this module
     from facegate.engine import FaceEngine
 
+log = logging.getLogger("facegate.runtime")
+
 
 class DecisionConfig(StrictModel):
-    fmr: float = Field(1e-4, gt=0, lt=1, description="per-comparison FMR of the fast model")
+    fmr: float = Field(1e-5, gt=0, lt=1, description="per-comparison FMR of the fast model")
     min_votes: int = Field(2, ge=1, description="agreeing good shots needed to open")
     max_embeds: int = Field(12, ge=1, description="embedding budget per track")
     confirm: bool = Field(True, description="second recogniser must agree before opening")
-    confirm_fmr: float = Field(1e-3, gt=0, lt=1, description="FMR of the confirming model")
+    confirm_by: Literal["model", "fusion"] = Field(
+        "model", description="fusion: the fused score of both recognisers must pass "
+        "`fusion_fmr`; model: the second recogniser alone must pass `confirm_fmr`")
+    fusion_fmr: float = Field(1e-5, gt=0, lt=1, description="FMR of the fused score")
+    confirm_fmr: float = Field(1e-4, gt=0, lt=1, description="FMR of the confirming model "
+                               "(confirm_by: model)")
     max_confirm_tries: int = Field(2, ge=1)
     require_liveness: bool = Field(
         False, description="deny when no liveness check could vouch for the face")
@@ -48,9 +67,25 @@ class DecisionConfig(StrictModel):
 
 @dataclass
 class Shot:
-    image: np.ndarray  # the whole frame (the confirming model cuts its own crop)
-    face: Face
+    image: np.ndarray  # the face with context, cut from the frame (see `cut`)
+    face: Face  # in `image` coordinates
     quality: ShotQuality
+
+    @classmethod
+    def cut(cls, frame: np.ndarray, face: Face, quality: ShotQuality,
+            margin: float = 1.0) -> Shot:
+        """Keep a copy of the face with `margin` box sizes of context on each side, not the
+        frame: a track holds several shots, and a view of a 1080p frame keeps all 6 MB of it
+        alive. The context covers the confirming model's own crop and the journal snapshot."""
+        x, y, w, h = (float(v) for v in face.bbox)
+        H, W = frame.shape[:2]
+        x0, y0 = max(0, int(x - margin * w)), max(0, int(y - margin * h))
+        x1, y1 = min(W, int(x + w * (1 + margin)) + 1), min(H, int(y + h * (1 + margin)) + 1)
+        offset = np.array([x0, y0], np.float32)
+        bbox = face.bbox.astype(np.float32).copy()
+        bbox[:2] -= offset
+        moved = Face(bbox, face.landmarks.astype(np.float32) - offset, face.score)
+        return cls(frame[y0:y1, x0:x1].copy(), moved, quality)
 
 
 @dataclass
@@ -58,7 +93,8 @@ class TrackEvidence:
     track_id: int
     first_t: float
     votes: dict[int, list[float]] = field(default_factory=dict)
-    vote_shots: dict[int, Shot] = field(default_factory=dict)
+    vote_shots: dict[int, Shot] = field(default_factory=dict)  # best quality: the snapshot
+    top_shots: dict[int, tuple[float, Shot]] = field(default_factory=dict)  # best score
     best_shot: Shot | None = None
     best_score: float = float("-inf")
     best_person: int | None = None
@@ -114,6 +150,18 @@ class Decider:
         self.threshold = engine.threshold(self.fast, cfg.fmr)
         self.confirm_threshold = (engine.threshold(self.confirm_model, cfg.confirm_fmr)
                                   if self.confirm_model else None)
+        self.fusion_threshold: float | None = None
+        if self.confirm_model and cfg.confirm_by == "fusion":
+            if set(engine.model_names) == {self.fast, self.confirm_model}:
+                try:
+                    self.fusion_threshold = engine.fusion_calibration().threshold(cfg.fusion_fmr)
+                except ConfigError as exc:
+                    log.warning("%s; %s confirms alone at FMR %g", exc, self.confirm_model,
+                                cfg.confirm_fmr)
+            else:
+                log.warning("fusion needs exactly two recognisers (configured: %s); %s "
+                            "confirms alone at FMR %g", ", ".join(engine.model_names),
+                            self.confirm_model, cfg.confirm_fmr)
 
     def set_galleries(self, galleries: dict[str, Gallery]) -> None:
         self.galleries = galleries
@@ -136,6 +184,9 @@ class Decider:
             prev = ev.vote_shots.get(best.person_id)
             if prev is None or shot.quality.score > prev.quality.score:
                 ev.vote_shots[best.person_id] = shot
+            top = ev.top_shots.get(best.person_id)
+            if top is None or best.score > top[0]:
+                ev.top_shots[best.person_id] = (best.score, shot)
 
     def decide(self, ev: TrackEvidence, now: float) -> DoorEvent | None:
         """Called after each frame's shots; returns an OPEN/DENY event at most once."""
@@ -150,15 +201,23 @@ class Decider:
         name = self.galleries[self.fast].names[pid]
         all_scores = {self.fast: max(scores)}
         if self.confirm_model and ev.confirmed != pid:
-            shot = ev.vote_shots[pid]
+            fast_score, shot = ev.top_shots[pid]
             if ev.confirm_tries >= self.cfg.max_confirm_tries or shot is ev.confirm_shot:
-                return None  # out of tries, or no better shot since the last try
+                return None  # out of tries, or no higher-scoring shot since the last try
             ev.confirm_tries += 1
             ev.confirm_shot = shot
             emb = self.engine.embed(shot.image, shot.face, model=self.confirm_model)
             score = self.galleries[self.confirm_model].scores(emb).get(pid, float("-inf"))
             ev.confirm_scores[self.confirm_model] = score
-            if score < self.confirm_threshold:
+            if self.fusion_threshold is not None:
+                fused = (self.engine.fuse({self.fast: fast_score, self.confirm_model: score})
+                         if np.isfinite(score) else float("-inf"))
+                ev.confirm_scores["fusion"] = fused
+                if fused < self.fusion_threshold:
+                    ev.note = (f"fusion of {self.fast} and {self.confirm_model} did not confirm "
+                               f"{name} ({fused:.3f} < {self.fusion_threshold:.3f})")
+                    return None
+            elif score < self.confirm_threshold:
                 ev.note = (f"{self.confirm_model} did not confirm {name} "
                            f"({score:.3f} < {self.confirm_threshold:.3f})")
                 return None
@@ -183,8 +242,10 @@ class Decider:
         if verdict.rule_index is not None:
             self.access.record_use(verdict.rule_index)
         event.decision = ev.decided = Decision.OPEN
+        how = ("fusion with " if self.fusion_threshold is not None else "") + str(
+            self.confirm_model)
         event.reason = f"{name} matched in {len(scores)} shots" + (
-            f", confirmed by {self.confirm_model}" if self.confirm_model else "")
+            f", confirmed by {how}" if self.confirm_model else "")
         event.time_to_open_ms = 1000.0 * (now - ev.first_t)
         return event
 
@@ -205,8 +266,13 @@ class Decider:
         ev.decided = Decision.UNKNOWN
         best = ""
         if ev.best_person is not None:
-            best = (f"; closest {self.galleries[self.fast].names.get(ev.best_person, '?')} "
-                    f"{ev.best_score:.3f} < {self.threshold:.3f}")
+            name = self.galleries[self.fast].names.get(ev.best_person, "?")
+            if ev.best_score < self.threshold:
+                best = f"; closest {name} {ev.best_score:.3f} < {self.threshold:.3f}"
+            else:  # above the threshold, but on too few shots to count
+                votes = len(ev.votes.get(ev.best_person, []))
+                best = (f"; {name} {ev.best_score:.3f} >= {self.threshold:.3f} on {votes} of "
+                        f"{self.cfg.min_votes} shots needed")
         reason = ev.note or f"no resident matched at FMR {self.cfg.fmr:g}{best}"
         return DoorEvent(
             Decision.UNKNOWN, self.entrance, reason, track=ev.track_id,

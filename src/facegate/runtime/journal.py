@@ -22,8 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import cv2
 import numpy as np
 from pydantic import Field
 
+from facegate import sqlite
 from facegate.errors import FaceGateError
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.schema import StrictModel as _Strict
@@ -161,38 +161,11 @@ class Journal:
     # -- plumbing ---------------------------------------------------------------------------
 
     def _explain(self, exc: sqlite3.Error) -> str:
-        msg = str(exc)
-        if "locked" in msg or "busy" in msg:
-            return f"journal {self.path} is locked by another process (waited, gave up)"
-        if "not a database" in msg or "malformed" in msg:
-            return f"{self.path} is not a FaceGate journal (or is damaged): {msg}"
-        if "readonly" in msg or "unable to open" in msg:
-            return f"cannot write journal {self.path}: {msg}"
-        if "disk" in msg and "full" in msg:
-            return f"disk full while writing journal {self.path}"
-        return f"journal {self.path}: {msg}"
+        return sqlite.explain(exc, "journal", self.path)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One IMMEDIATE transaction; the busy timeout bounds the wait for another writer."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise JournalError(self._explain(exc)) from None
-        try:
-            yield self._db
-        except BaseException as exc:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise JournalError(self._explain(exc)) from None
-            raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-            raise JournalError(self._explain(exc)) from None
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One IMMEDIATE transaction: all of it lands, or none of it."""
+        return sqlite.immediate(self._db, lambda exc: JournalError(self._explain(exc)))
 
     def close(self) -> None:
         with self._lock:

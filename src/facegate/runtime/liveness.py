@@ -129,6 +129,16 @@ class MotionConfig(StrictModel):
     min_motion: float = Field(
         0.08, gt=0, description="viewpoint change (scale change + non-similar landmark motion, "
         "inter-ocular units) a pair of views needs to count")
+    max_correction: float = Field(
+        0.12, gt=0, description="a pair whose alignment the second flow pass still had to "
+        "move by more than this (RMS over the face, inter-ocular units) did not converge "
+        "(landmarks misplaced, e.g. on a face cut by the photo's edge or half hidden by "
+        "another): its residual measures the failed alignment, not parallax, so it is no "
+        "evidence")
+    max_unaligned: float = Field(
+        0.25, ge=0, le=1, description="share of a track's pairs that may fail to align "
+        "(see max_correction) before the track can still be judged live: landmarks that fail "
+        "this often are not trusted to vouch for a face (an attack verdict is never held back)")
     min_pairs: int = Field(6, ge=1, description="moved pairs needed before deciding")
     min_live_pairs: int = Field(
         8, ge=1, description="moved pairs needed before deciding 'live' (the costly mistake "
@@ -457,7 +467,8 @@ class _MotionState:
     seen: int = 0
     looks: int = 0
     views: deque = field(default_factory=deque)
-    pairs: deque = field(default_factory=lambda: deque(maxlen=256))  # (motion, residual)
+    # (motion, residual, correction)
+    pairs: deque = field(default_factory=lambda: deque(maxlen=256))
     max_motion: float = 0.0
     final: LivenessVerdict | None = None
 
@@ -506,9 +517,12 @@ class PlanarMotionCheck:
     Per pair: motion (how much the view changed, from the landmarks) and residual (parallax,
     inter-ocular units). The landmarks alone are not used for the residual: dlib's predictor
     is not exactly consistent under perspective (it reads a tilted photo as a turned head),
-    while the flow follows the texture. A track is decided once `min_pairs` pairs moved at
-    least `min_motion`: the median of residual / motion over them is the score; live above
-    `live_ratio`, planar (an attack) below `planar_ratio`.
+    while the flow follows the texture. A pair whose alignment did not converge (the second
+    flow pass still had to move it by more than `max_correction`: landmarks misplaced on a
+    face cut by the photo's edge or half hidden by another) is no evidence either way. A
+    track is decided once `min_pairs` pairs moved at least `min_motion`: the median of
+    residual / motion over them is the score; live above `live_ratio`, planar (an attack)
+    below `planar_ratio`.
     """
 
     name = "motion"
@@ -554,14 +568,22 @@ class PlanarMotionCheck:
         grid = np.stack([xs * 4 + 2, ys * 4 + 2], 1).astype(np.float32)
         return _View(n, lm, crop, T, grid)
 
-    def pair(self, old: _View, image: np.ndarray, lm: np.ndarray) -> tuple[float, float] | None:
-        """(motion, residual) between an earlier view and the current frame.
+    def pair(self, old: _View, image: np.ndarray, lm: np.ndarray
+             ) -> tuple[float, float, float] | None:
+        """(motion, residual, correction) between an earlier view and the current frame.
 
         The current frame is warped onto the earlier view by the landmarks' homography, the
         flow between them is measured, a homography is fitted to that flow (what a plane
         could still explain) and the frame warped again with it; the second flow's
         departure from a homography is the residual. The second pass removes the alignment
         error the landmarks leave (large on some photos), so a plane's residual is noise only.
+
+        `correction` says whether that worked: how far (RMS over the face, inter-ocular units)
+        the second pass still moved the alignment. It is tiny when the first pass converged
+        (a plane's median is 0.005, a head's 0.03); when the landmarks were far off (a face cut
+        by the photo's edge, or half hidden by another face, read at a different scale in
+        every frame) the flow cannot bridge the gap in one pass, the correction stays large,
+        and the residual measures the failed alignment, not parallax.
         """
         _, motion = pair_evidence(old.lm[None], lm)
         H = fit_homography(old.lm, lm)  # old image -> new image
@@ -569,18 +591,21 @@ class PlanarMotionCheck:
             return None
         size = old.crop.shape[1], old.crop.shape[0]
         M = old.T @ np.linalg.inv(H)  # new image -> old crop
+        grid = old.grid.astype(np.float64)
         g = old.grid.astype(np.int32)
-        residual = float("inf")
+        residual = correction = float("inf")
         for _ in range(2):
             warped = _texture(cv2.warpPerspective(image, M, size, flags=cv2.INTER_LINEAR))
             flow = self._dis().calc(old.crop, warped, None)
-            moved = old.grid.astype(np.float64) + flow[g[:, 1], g[:, 0]]
+            moved = grid + flow[g[:, 1], g[:, 0]]
             H2 = fit_homography(old.grid, moved)  # old crop -> warped crop
             if H2 is None:
                 return None
+            planar = cv2.perspectiveTransform(grid[:, None], H2)[:, 0]
+            correction = float(np.sqrt(((planar - grid) ** 2).sum(1).mean())) / _CROP_IOD
             residual = float(homography_residuals(old.grid, moved)) / _CROP_IOD
             M = np.linalg.inv(H2) @ M
-        return float(motion[0]), residual
+        return float(motion[0]), residual, correction
 
     def add(self, st: _MotionState, image: np.ndarray, lm: np.ndarray) -> None:
         """Compare a new view with earlier ones, keep it, and decide when the evidence is in."""
@@ -592,7 +617,8 @@ class PlanarMotionCheck:
                 r = self.pair(views[-off], image, lm)
                 if r is not None:
                     st.pairs.append(r)
-                    st.max_motion = max(st.max_motion, r[0])
+                    if r[2] <= cfg.max_correction:
+                        st.max_motion = max(st.max_motion, r[0])
         st.views.append(self.view(image, lm, st.looks))
         st.looks += 1
         if len(st.views) > cfg.window:
@@ -604,26 +630,36 @@ class PlanarMotionCheck:
 
     def _decide(self, st: _MotionState) -> LivenessVerdict:
         cfg = self.cfg
-        moved = [(m, r) for m, r in st.pairs if m >= cfg.min_motion]
+        usable = [(m, r) for m, r, c in st.pairs if c <= cfg.max_correction]
+        moved = [(m, r) for m, r in usable if m >= cfg.min_motion]
         ev: dict[str, Any] = {"views": st.looks, "pairs": len(st.pairs), "moved_pairs": len(moved),
                               "max_motion": round(st.max_motion, 3)}
+        unaligned = len(st.pairs) - len(usable)
+        if unaligned:
+            ev["unaligned_pairs"] = unaligned
         if moved:
             ratios = [r / m for m, r in moved]
             ratio = float(np.median(ratios))
             ev["residual"] = round(float(np.median([r for _, r in moved])), 4)
             ev["ratio"] = round(ratio, 4)
         if len(moved) >= cfg.min_pairs:
-            if ratio >= cfg.live_ratio and len(moved) >= cfg.min_live_pairs:
+            trusted = unaligned <= cfg.max_unaligned * len(st.pairs)
+            if ratio >= cfg.live_ratio and len(moved) >= cfg.min_live_pairs and trusted:
                 return LivenessVerdict(True, True, self.name, ratio, ev)
             if ratio < cfg.planar_ratio:
                 return LivenessVerdict(True, False, self.name, ratio, ev,
                                        note="the face moved as a flat photo or screen")
-            note = "evidence mixed: more frames needed"
+            note = ("evidence mixed: more frames needed" if trusted else
+                    f"landmarks unreliable ({unaligned} of {len(st.pairs)} pairs of views "
+                    "could not be aligned): more frames needed")
         elif st.looks < 2:
             note = "not enough frames yet"
         else:
             note = (f"too little motion to tell ({len(moved)} of {cfg.min_pairs} views moved "
                     f"enough; largest viewpoint change {st.max_motion:.2f})")
+        if unaligned and len(moved) < cfg.min_pairs:
+            note += (f"; {ev['unaligned_pairs']} pairs of views could not be aligned "
+                     "(landmarks misplaced)")
         return LivenessVerdict(False, None, self.name, ev.get("ratio"), ev, note=note)
 
     def verdict(self, track_id: int) -> LivenessVerdict:

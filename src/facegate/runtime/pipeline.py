@@ -22,14 +22,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from facegate.engine import FaceEngine
 from facegate.gallery.matcher import Gallery
 from facegate.gallery.store import GalleryStore
 from facegate.models.align import align_arcface
+from facegate.models.base import Face
 from facegate.runtime.access import AccessConfig, AccessPolicy
 from facegate.runtime.decision import Decider, DecisionConfig, Shot, TrackEvidence
 from facegate.runtime.events import DoorEvent
 from facegate.runtime.liveness import Liveness, NoLiveness
+from facegate.runtime.memory import release_free_memory
 from facegate.runtime.quality import QualityConfig, assess
 from facegate.runtime.sources import Clock, Source, VirtualClock
 from facegate.runtime.tracker import Tracker
@@ -90,6 +94,7 @@ class Runtime:
         self.stats = RunStats()
         self._periodic: list[list] = []  # [interval_s, due (monotonic), fn]
         self._gallery_version = store.data_version()
+        self._warm = False
 
     def load_galleries(self) -> dict[str, Gallery]:
         """The fast model's gallery, and the confirming model's when it has templates."""
@@ -165,7 +170,7 @@ class Runtime:
             crop = align_arcface(frame.image, face.landmarks)
             q = assess(face, crop, self.quality)
             if q.ok:
-                batch.append((ev, Shot(frame.image, face, q)))
+                batch.append((ev, Shot.cut(frame.image, face, q)))
                 crops.append(crop)
         t4 = time.perf_counter()
         if batch:
@@ -206,7 +211,24 @@ class Runtime:
             if event is not None:
                 self.emit(event)
 
+    def warm_up(self) -> None:
+        """Load and run once every model this entrance uses, before the first frame: the
+        first visitor must not wait while the confirming model loads mid-visit, and ONNX
+        Runtime allocates its buffers on the first run. Then hand the loaders' freed heap back
+        to the system: this process lives for months on a small board."""
+        image = np.full((160, 160, 3), 128, np.uint8)
+        face = Face(np.array([40, 30, 80, 100], np.float32),
+                    np.array([[62, 70], [98, 70], [80, 90], [66, 110], [94, 110]], np.float32),
+                    1.0)
+        self.engine.detect(image)
+        for model in {self.engine.config.model, self.decider.confirm_model} - {None}:
+            self.engine.embed(image, face, model)
+        release_free_memory()
+
     def run(self, max_frames: int | None = None) -> RunStats:
+        if not self._warm:
+            self.warm_up()
+            self._warm = True
         while max_frames is None or self.stats.frames < max_frames:
             if not self.step():
                 break

@@ -44,7 +44,8 @@ def _journal(cfg: FaceGateConfig) -> Journal:
 
 
 def _first_run(state: ServerState) -> None:
-    """The first admin, and the default entrance from the `runtime:` section."""
+    """The first admin, and the default entrance from the `runtime:` section (liveness
+    included: the server's runtime checks what `facegate run` with that config checks)."""
     sc, rc = state.config.server, state.config.runtime
     with transaction(state.sessions) as s:
         generated = ensure_admin(s, sc.admin_user, sc.admin_password)
@@ -54,7 +55,8 @@ def _first_run(state: ServerState) -> None:
                 source=rc.source.model_dump(mode="json") if rc.source else None,
                 door=rc.door.model_dump(mode="json"),
                 decision=rc.decision.model_dump(mode="json"),
-                quality=rc.quality.model_dump(mode="json")))
+                quality=rc.quality.model_dump(mode="json"),
+                liveness=rc.liveness.model_dump(mode="json")))
     if generated:
         print(f"FaceGate: first admin {sc.admin_user!r} created with password {generated!r}"
               " - shown only this once; set FACEGATE_ADMIN_PASSWORD to choose it",
@@ -112,7 +114,8 @@ def create_app(
 
     @app.get("/health", response_model=HealthOut, tags=["system"])
     def health() -> HealthOut:
-        """Liveness for load balancers: no sign-in needed."""
+        """For load balancers and monitoring, no sign-in needed: the database, each entrance's
+        runtime state, and what each entrance's liveness stage checks (and does not)."""
         try:
             with state.sessions() as s:
                 s.execute(text("SELECT 1"))
@@ -122,9 +125,11 @@ def create_app(
         with state.sessions() as s:
             ids = dict(s.execute(select(Entrance.id, Entrance.name)).all()) \
                 if db == "ok" else {}
-        ents = {name: state.entrances.status(i).state for i, name in ids.items()}
+        statuses = {name: state.entrances.status(i) for i, name in ids.items()}
         return HealthOut(status="ok" if db == "ok" else "degraded", database=db,
-                         entrances=ents)
+                         entrances={n: st.state for n, st in statuses.items()},
+                         liveness={n: st.liveness for n, st in statuses.items()
+                                   if st.liveness is not None})
 
     @app.get("/metrics", response_class=Response, tags=["system"],
              responses={200: {"content": {"text/plain": {}}}})

@@ -2,9 +2,11 @@
 a source, matching against the server's residents (`SqlGallery`) under the server's access
 rules (`DbAccessPolicy`), journalling to the shared journal the event API reads.
 
-A runtime failure (camera gone, bad file) shows in the entrance's status and never takes the
-server down; the door adapter (`DoorActuator`) lives as long as the entrance, so a manual open
-works whether or not a camera is configured.
+A runtime is assembled as `facegate run` assembles one (`runtime.app.entrance_liveness`
+builds the liveness stage for both). A runtime failure (camera gone, bad file, settings that
+no longer validate) shows in the entrance's status and never takes the server down; the door
+adapter (`DoorActuator`) lives as long as the entrance, so a manual open works whether or not
+a camera is configured.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,18 +28,27 @@ from facegate.config import EngineConfig, RuntimeConfig
 from facegate.engine import FaceEngine
 from facegate.errors import FaceGateError
 from facegate.runtime.access import AccessConfig, AccessPolicy, AccessRule, AccessVerdict
+from facegate.runtime.app import entrance_liveness
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorActuator, build_door
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.journal import Journal, JournalError
+from facegate.runtime.liveness import NO_MODEL_NOTE, LivenessConfig, NoLiveness, startup_summary
 from facegate.runtime.pipeline import Runtime
 from facegate.runtime.quality import QualityConfig
-from facegate.runtime.sources import SourceConfig, VirtualClock, WallClock, source_from_config
+from facegate.runtime.sources import (
+    CameraSource,
+    Source,
+    SourceConfig,
+    VirtualClock,
+    WallClock,
+    source_from_config,
+)
 from facegate.server.db.database import counter, transaction
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident
 from facegate.server.gallery import GALLERY, SqlGallery
 from facegate.server.metrics import Metrics
-from facegate.server.schemas import EntranceStatus
+from facegate.server.schemas import EntranceStatus, LivenessStatus
 
 log = logging.getLogger("facegate.server.entrances")
 
@@ -55,12 +69,59 @@ class EntranceSettings:
     def from_row(cls, row: Entrance, base: RuntimeConfig) -> EntranceSettings:
         source = SourceConfig.model_validate(row.source) if row.source else None
         rc = RuntimeConfig.model_validate({
-            **base.model_dump(exclude={"source", "door", "decision", "quality", "entrance"}),
+            **base.model_dump(exclude={"source", "door", "decision", "quality", "liveness",
+                                       "entrance"}),
             "entrance": row.name, "door": row.door,
             "decision": DecisionConfig.model_validate(row.decision),
             "quality": QualityConfig.model_validate(row.quality),
+            "liveness": LivenessConfig.model_validate(row.liveness or {}),
         })
         return cls(row.id, row.name, row.enabled, source, rc)
+
+
+class _Described:
+    """A description dict in the shape `startup_summary` reads from a liveness stage."""
+
+    name = "described"
+
+    def __init__(self, d: dict[str, Any]) -> None:
+        self._d = d
+
+    def describe(self) -> dict[str, Any]:
+        return self._d
+
+
+def configured_liveness(cfg: LivenessConfig) -> dict[str, Any]:
+    """What `build_liveness(cfg).describe()` would say, without loading any model: for the
+    entrances whose runtime is not running (no source, disabled, runtimes off)."""
+    checks = cfg.active_checks()
+    if not checks:
+        return NoLiveness().describe()
+    d: dict[str, Any] = {"checks": checks, "need": cfg.need, "on_undecided": cfg.on_undecided,
+                         "passive_model": str(cfg.model) if "passive" in checks else None}
+    if "challenge" in checks or cfg.on_undecided == "challenge":
+        d["challenge"] = cfg.challenge.kind
+    if "passive" not in checks:
+        d["note"] = NO_MODEL_NOTE
+    return d
+
+
+def liveness_status(d: dict[str, Any], described_by: str) -> LivenessStatus:
+    """A liveness description for /health and the UI: the PAD model by name only (health
+    needs no sign-in), and always a note saying what is not detected."""
+    checks = [str(c) for c in d.get("checks", [])]
+    passive = "passive" in checks
+    model = d.get("passive_model")
+    name = Path(model).name if model else None
+    note = d.get("note") or ("" if passive else NO_MODEL_NOTE)
+    if not checks:
+        note = d.get("note") or NoLiveness.NOTE
+    summary = startup_summary(_Described({**d, "passive_model": name}))
+    return LivenessStatus(
+        described_by=described_by, checks=checks, passive=passive, passive_model=name,
+        passive_threshold=d.get("passive_threshold"), need=d.get("need"),
+        on_undecided=d.get("on_undecided"), challenge=d.get("challenge"),
+        note=note, summary=summary)
 
 
 class DbAccessPolicy(AccessPolicy):
@@ -147,11 +208,24 @@ class DbAccessPolicy(AccessPolicy):
 
 @dataclass
 class _Worker:
-    settings: EntranceSettings
-    actuator: DoorActuator
+    settings: EntranceSettings | None  # None: the stored settings do not validate
+    actuator: DoorActuator | None
     status: EntranceStatus = field(default_factory=lambda: EntranceStatus(state="stopped"))
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    liveness: dict[str, Any] | None = None  # the running stage's describe()
+    source: Source | None = None  # while the runtime runs
+
+    @property
+    def name(self) -> str:
+        return self.settings.name if self.settings else "?"
+
+    def liveness_status(self) -> LivenessStatus | None:
+        if self.liveness is not None:
+            return liveness_status(self.liveness, "runtime")
+        if self.settings is None:
+            return None
+        return liveness_status(configured_liveness(self.settings.runtime.liveness), "config")
 
 
 class EntranceManager:
@@ -188,7 +262,16 @@ class EntranceManager:
         self.stop(entrance_id)
         with self._factory() as s:
             row = s.get(Entrance, entrance_id)
-            settings = EntranceSettings.from_row(row, self._base) if row else None
+            try:
+                settings = EntranceSettings.from_row(row, self._base) if row else None
+            except ValidationError as exc:  # e.g. written by an older FaceGate: show it
+                log.error("entrance %d: stored settings are invalid: %s", entrance_id, exc)
+                with self._lock:
+                    self._workers[entrance_id] = _Worker(None, None, EntranceStatus(
+                        state="error", detail="stored settings are invalid, save them again: "
+                        + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                    for e in exc.errors())))
+                return
         if settings is None or self._closed:
             return
         rc = settings.runtime
@@ -218,11 +301,16 @@ class EntranceManager:
         if worker is None:
             return
         worker.stop.set()
+        if isinstance(worker.source, CameraSource):
+            # its read() waits for a frame as long as the camera is away; closing it (safe
+            # from another thread) ends the wait, so a restart is not held up by a dead camera
+            worker.source.close()
         if worker.thread is not None:
             worker.thread.join(timeout)
             if worker.thread.is_alive():
-                log.error("entrance %s did not stop within %g s", worker.settings.name, timeout)
-        worker.actuator.close()
+                log.error("entrance %s did not stop within %g s", worker.name, timeout)
+        if worker.actuator is not None:
+            worker.actuator.close()
 
     def close(self) -> None:
         self._closed = True
@@ -236,7 +324,7 @@ class EntranceManager:
             worker = self._workers.get(entrance_id)
         if worker is None:
             return EntranceStatus(state="stopped")
-        return worker.status.model_copy()
+        return worker.status.model_copy(update={"liveness": worker.liveness_status()})
 
     def wait(self, entrance_id: int, timeout: float) -> EntranceStatus:
         """Block until the entrance's runtime ends (file sources), for tests and tools."""
@@ -260,7 +348,7 @@ class EntranceManager:
         """A manual open: commanded through the entrance's adapter and journalled."""
         with self._lock:
             worker = self._workers.get(entrance_id)
-        if worker is None:
+        if worker is None or worker.settings is None or worker.actuator is None:
             raise FaceGateError(f"entrance {entrance_id} is not running")
         event = DoorEvent(Decision.OPEN, worker.settings.name, f"manual open by {actor}: "
                           f"{reason}", liveness={"checked": False, "manual": True})
@@ -270,9 +358,9 @@ class EntranceManager:
     # -- the runtime thread -------------------------------------------------------------------
 
     def _loop(self, worker: _Worker) -> None:
-        st = worker.settings
+        st, actuator = worker.settings, worker.actuator
+        assert st is not None and st.source is not None and actuator is not None
         rc = st.runtime
-        assert st.source is not None
         source = None
         try:
             engine = FaceEngine(self._engine_config)
@@ -290,15 +378,20 @@ class EntranceManager:
                     self._record(event)
 
             source = source_from_config(st.source, clock, on_status=on_status)
+            worker.source = source
+            if worker.stop.is_set():  # stopped while the source was opening
+                return
 
             def door(event: DoorEvent) -> None:
                 if event.decision is Decision.OPEN:
-                    worker.actuator.request_open(event)
+                    actuator.request_open(event)
 
+            liveness = entrance_liveness(rc, engine, actuator.door)
+            worker.liveness = liveness.describe()
             runtime = Runtime(
                 entrance=rc.entrance, engine=engine, store=store, source=source, clock=clock,
                 decision=rc.decision, quality=rc.quality, access=access,
-                sinks=[door, self._record],
+                sinks=[door, self._record], liveness=liveness,
             )
             runtime.tracker.max_age_s = rc.track_max_age_s
             runtime_ref.append(runtime)
@@ -324,7 +417,7 @@ class EntranceManager:
                   periodic: list[tuple[float, Callable[[], object]]]) -> None:
         due = [time.monotonic() + every for every, _ in periodic]
         window_start, window_frames = time.monotonic(), 0
-        name = worker.settings.name
+        name = worker.name
         while not worker.stop.is_set():
             if not runtime.step():
                 worker.status = self._snapshot(worker, runtime, "ended",

@@ -1,7 +1,7 @@
 """Request and response models of the REST API (they are the OpenAPI schema at /docs).
 
-Entrance settings reuse the runtime's own config models (source, door, decision, quality),
-so what the API accepts is exactly what the runtime can run.
+Entrance settings reuse the runtime's own config models (source, door, decision, quality,
+liveness), so what the API accepts is exactly what the runtime can run.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from facegate.runtime.access import TimeWindow
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorConfig, LogDoorConfig
+from facegate.runtime.liveness import LivenessConfig
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import SourceConfig
 from facegate.server.auth import Role
@@ -232,24 +233,61 @@ class VerifyOut(BaseModel):
 # -- entrances ------------------------------------------------------------------------------
 
 
+NAME_PATTERN = r"^[A-Za-z0-9_. -]+$"
+
+
 class EntranceIn(In):
-    name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_. -]+$")
+    """A new entrance. Left out, `decision`, `quality` and `liveness` are the server
+    config's `runtime:` sections (the site's defaults); the door is a log-only one until set,
+    so a new entrance never pulses another entrance's relay."""
+
+    name: str = Field(min_length=1, max_length=128, pattern=NAME_PATTERN)
     enabled: bool = True
     source: SourceConfig | None = Field(
-        None, description="camera index, /dev/video*, rtsp/http URL, video file or folder")
+        None, description="camera index, /dev/video*, rtsp/http URL, or a video file or "
+        "folder that exists on the server")
     door: DoorConfig = Field(default_factory=LogDoorConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
+    liveness: LivenessConfig = Field(
+        default_factory=LivenessConfig, description="presentation-attack checks (photo, "
+        "screen); `checks: []` turns them off")
 
 
 class EntranceUpdate(In):
-    name: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_. -]+$")
+    """Only the given fields change; a given section replaces the stored one whole."""
+
+    name: str | None = Field(None, min_length=1, max_length=128, pattern=NAME_PATTERN)
     enabled: bool | None = None
     source: SourceConfig | None = None
     clear_source: bool = Field(False, description="true: remove the source (stop watching)")
     door: DoorConfig | None = None
     decision: DecisionConfig | None = None
     quality: QualityConfig | None = None
+    liveness: LivenessConfig | None = None
+
+
+class LivenessStatus(BaseModel):
+    """What an entrance's liveness stage checks and, as plainly, what it does not: an
+    entrance without a passive PAD model says so here instead of looking "live"."""
+
+    described_by: Literal["runtime", "config"] = Field(
+        description="runtime: the running stage's own description; config: from the "
+        "settings, while the runtime is not running")
+    checks: list[str] = Field(description="checks that must vouch for a face; [] = no "
+                              "liveness check at all")
+    passive: bool = Field(description="a passive anti-spoofing (PAD) model is configured; "
+                          "false: replayed videos and bent or cut-out photos are not "
+                          "detected")
+    passive_model: str | None = Field(None, description="its file or folder name")
+    passive_threshold: float | None = None
+    need: str | None = Field(None, description="all or any of the checks")
+    on_undecided: str | None = Field(None, description="allow, wait or challenge")
+    challenge: str | None = Field(None, description="blink or turn, when a challenge is "
+                                  "asked")
+    note: str = Field(description="what this entrance does not detect; never empty without "
+                      "a passive model")
+    summary: str = Field(description="one line, worded as the runtime's start-up log")
 
 
 class EntranceStatus(BaseModel):
@@ -259,6 +297,7 @@ class EntranceStatus(BaseModel):
     frames: int = 0
     fps: float = 0.0
     events: dict[str, int] = Field(default_factory=dict)
+    liveness: LivenessStatus | None = None
 
 
 class EntranceOut(BaseModel):
@@ -269,6 +308,7 @@ class EntranceOut(BaseModel):
     door: DoorConfig
     decision: DecisionConfig
     quality: QualityConfig
+    liveness: LivenessConfig
     status: EntranceStatus
 
 
@@ -344,6 +384,17 @@ class EventOut(BaseModel):
     snapshot_url: str | None = Field(description="best-shot JPEG, when kept")
 
 
+class EventPage(BaseModel):
+    """One page of the event log, newest first. The cursor marks the last event of this
+    page, so events arriving meanwhile never shift the older pages."""
+
+    items: list[EventOut]
+    limit: int
+    next_cursor: str | None = Field(description="`cursor` of the next (older) page; null on "
+                                    "the last page")
+    next: str | None = Field(description="path and query of the next page, filters kept")
+
+
 class AuditOut(Out):
     id: int
     time: datetime
@@ -356,4 +407,6 @@ class AuditOut(Out):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
-    entrances: dict[str, str]
+    entrances: dict[str, str] = Field(description="entrance name -> runtime state")
+    liveness: dict[str, LivenessStatus] = Field(
+        default_factory=dict, description="entrance name -> what its liveness stage checks")

@@ -1,5 +1,6 @@
 """Door events, read from the runtime journal the entrances write (one journal per server),
-and the audit log of administrative changes."""
+a page at a time (`services.event_page`, which the UI's event log uses too), and the audit
+log of administrative changes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -15,17 +16,13 @@ from facegate.runtime.events import Decision
 from facegate.server.api.errors import ApiError
 from facegate.server.db.models import AuditEntry, Resident
 from facegate.server.deps import DB, State, Viewer
-from facegate.server.schemas import DB_INT, ERRORS, AuditOut, EventOut
+from facegate.server.schemas import DB_INT, ERRORS, AuditOut, EventOut, EventPage
+from facegate.server.services import EventFilter, epoch, event_page
 
 router = APIRouter(tags=["events"], responses={k: ERRORS[k] for k in (401, 403, 503)})
 SNAPSHOT = re.compile(r"^\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.jpg$")
 PREFIX = "/api/v1/snapshots/"
-
-
-def _epoch(d: datetime | None) -> float | None:
-    if d is None:
-        return None
-    return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
+MAX_PAGE = 1000
 
 
 def event_out(d: dict) -> EventOut:
@@ -38,27 +35,36 @@ def event_out(d: dict) -> EventOut:
     )
 
 
-@router.get("/events", response_model=list[EventOut], responses={404: ERRORS[404]})
+@router.get("/events", response_model=EventPage, responses={400: ERRORS[400], 404: ERRORS[404]})
 def list_events(
-    state: State, session: DB, who: Viewer,
+    request: Request, state: State, session: DB, who: Viewer,
     entrance: Annotated[str | None, Query(max_length=128)] = None,
     person: Annotated[str | None, Query(max_length=200, description="name as enrolled")] = None,
     resident_id: Annotated[int | None, Query(ge=1, le=DB_INT)] = None,
     decision: Decision | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[EventOut]:
-    """Newest first, every given filter applied (times are ISO 8601; naive = UTC)."""
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="events per page")] = 100,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the "
+                                        "previous page")] = None,
+) -> EventPage:
+    """Newest first, every given filter applied (times are ISO 8601; naive = UTC), one page
+    at a time: follow `next` (or pass `next_cursor` as `cursor`) for older events."""
     if resident_id is not None:
         name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
         if name is None:
             raise ApiError(404, "not_found", f"no resident with id {resident_id}")
         person = name
     session.rollback()
-    rows = state.journal.query(entrance=entrance, person=person, decision=decision,
-                               since=_epoch(since), until=_epoch(until), limit=limit)
-    return [event_out(d) for d in rows]
+    f = EventFilter(entrance=entrance, person=person, decision=decision,
+                    since=epoch(since), until=epoch(until))
+    rows, next_cursor = event_page(state.journal, f, limit, cursor)
+    nxt = None
+    if next_cursor:
+        url = request.url.include_query_params(cursor=next_cursor)
+        nxt = f"{url.path}?{url.query}"
+    return EventPage(items=[event_out(d) for d in rows], limit=limit, next_cursor=next_cursor,
+                     next=nxt)
 
 
 @router.get("/snapshots/{year}/{month}/{day}/{name}", response_class=FileResponse,

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -146,6 +147,8 @@ class Entrance(Base):
     door: Mapped[dict] = mapped_column(JSON)
     decision: Mapped[dict] = mapped_column(JSON)
     quality: Mapped[dict] = mapped_column(JSON)
+    # `{}` (rows from before revision 0002) is LivenessConfig's defaults
+    liveness: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

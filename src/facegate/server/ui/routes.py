@@ -1,20 +1,29 @@
 """Server-rendered pages (Jinja2) with a little JS that calls the same REST API.
 
-Pages read through the DB like the API does; every change goes through the API with the
-sign-in cookie, so the UI can do nothing an API client with the same role could not.
+Pages read through the DB like the API does. Changes either go through the API from JS with
+the sign-in cookie, or (the entrance settings forms, which work without JS and show their
+errors in place) post to this router, which checks the same role and calls the same service
+functions as the API (`facegate.server.services`). Either way the UI can do nothing an API
+client with the same role could not, and nothing differently.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
+from facegate.errors import FaceGateError
+from facegate.runtime.events import Decision
+from facegate.server import services
 from facegate.server.api.entrances import entrance_out
+from facegate.server.api.errors import ApiError
 from facegate.server.api.events import event_out
 from facegate.server.api.residents import _out as resident_out
 from facegate.server.api.rules import rule_out
@@ -29,6 +38,15 @@ from facegate.server.auth import (
 )
 from facegate.server.db.models import ApiKey, AuditEntry, Entrance, Resident, User
 from facegate.server.deps import DB, State, audit
+from facegate.server.state import ServerState
+from facegate.server.ui.forms import (
+    DOOR_KINDS,
+    LIVENESS_CHOICES,
+    PACES,
+    UNDECIDED,
+    EntranceForm,
+    FormError,
+)
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -41,8 +59,10 @@ def _who(request: Request, session: DB) -> Principal | None:
     return who
 
 
-def _page(request: Request, name: str, who: Principal, **ctx: object) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"who": who, "Role": Role, **ctx})
+def _page(request: Request, name: str, who: Principal, status_code: int = 200,
+          **ctx: object) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"who": who, "Role": Role, **ctx},
+                                      status_code=status_code)
 
 
 def _login_redirect() -> RedirectResponse:
@@ -125,14 +145,118 @@ def resident_page(request: Request, resident_id: int, session: DB) -> Response:
                  photos=list(r.photos))
 
 
+def _entrances_page(request: Request, session: DB, state: ServerState, who: Principal, *,
+                    key: str | None = None, form: EntranceForm | None = None,
+                    errors: list[str] | None = None, status_code: int = 200,
+                    saved: int | None = None) -> HTMLResponse:
+    """Every entrance with its settings form, and the add form; `key` ("new" or an id) is
+    the form that was just submitted, shown again with what was typed and its errors."""
+    session.rollback()  # a refused change leaves nothing behind
+    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(
+        Entrance.id))]
+    forms = {str(e.id): EntranceForm.of(e) for e in ents}
+    forms["new"] = EntranceForm.new(state.config.runtime)
+    if key is not None and form is not None:
+        forms[key] = form
+    return _page(request, "entrances.html", who, status_code, entrances=ents, forms=forms,
+                 errors={key: errors} if key and errors else {}, saved=saved,
+                 door_kinds=DOOR_KINDS, paces=PACES, liveness_choices=LIVENESS_CHOICES,
+                 undecided=UNDECIDED)
+
+
 @router.get("/entrances", response_class=HTMLResponse)
-def entrances_page(request: Request, session: DB, state: State) -> Response:
+def entrances_page(request: Request, session: DB, state: State, saved: int | None = None,
+                   ) -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(
-        Entrance.id))]
-    return _page(request, "entrances.html", who, entrances=ents)
+    return _entrances_page(request, session, state, who, saved=saved)
+
+
+def _submitted(
+    name: Annotated[str, Form(max_length=200)] = "",
+    enabled: Annotated[str | None, Form(max_length=10)] = None,
+    uri: Annotated[str, Form(max_length=2000)] = "",
+    pace: Annotated[str, Form(max_length=20)] = "realtime",
+    door_kind: Annotated[str, Form(max_length=20)] = "log",
+    door_settings: Annotated[str, Form(max_length=20000)] = "{}",
+    fmr: Annotated[str, Form(max_length=40)] = "",
+    confirm: Annotated[str | None, Form(max_length=10)] = None,
+    confirm_fmr: Annotated[str, Form(max_length=40)] = "",
+    min_votes: Annotated[str, Form(max_length=40)] = "",
+    live_checks: Annotated[str, Form(max_length=40)] = "default",
+    pad_model: Annotated[str, Form(max_length=2000)] = "",
+    on_undecided: Annotated[str, Form(max_length=20)] = "wait",
+) -> EntranceForm:
+    """The posted form; an unticked checkbox is simply absent."""
+    return EntranceForm(name=name, enabled=enabled is not None, uri=uri, pace=pace,
+                        door_kind=door_kind, door_settings=door_settings, fmr=fmr,
+                        confirm=confirm is not None, confirm_fmr=confirm_fmr,
+                        min_votes=min_votes, live_checks=live_checks, pad_model=pad_model,
+                        on_undecided=on_undecided)
+
+
+def _refusal(exc: Exception) -> tuple[int, list[str]]:
+    """Why a change was refused, for the form: never a 500 page for a person's input."""
+    if isinstance(exc, FormError):
+        return 422, exc.messages
+    if isinstance(exc, ApiError):
+        return exc.status, [exc.message]
+    if isinstance(exc, IntegrityError):
+        return 409, ["that name is in use by another entrance"]
+    if isinstance(exc, OperationalError):
+        return 503, ["the database is busy or unavailable; nothing was changed, try again"]
+    assert isinstance(exc, FaceGateError)
+    return 400, [str(exc)]
+
+
+_REFUSED = (FormError, ApiError, IntegrityError, OperationalError, FaceGateError)
+
+
+@router.post("/entrances", response_class=HTMLResponse)
+def add_entrance(request: Request, session: DB, state: State,
+                 form: Annotated[EntranceForm, Depends(_submitted)]) -> Response:
+    """The add form: `services.create_entrance`, as `POST /api/v1/entrances`."""
+    who = _who(request, session)
+    if who is None:
+        return _login_redirect()
+    if not who.allows(Role.OPERATOR):
+        return _page(request, "message.html", who, 403, title="Operators only",
+                     message="Only an operator or an admin can add or change entrances.")
+    try:
+        row = services.create_entrance(session, state, who, form.create_body(
+            state.config.runtime))
+    except _REFUSED as exc:
+        status, errors = _refusal(exc)
+        return _entrances_page(request, session, state, who, key="new", form=form,
+                               errors=errors, status_code=status)
+    return RedirectResponse(f"/entrances?saved={row.id}#entrance-{row.id}", status_code=303)
+
+
+@router.post("/entrances/{entrance_id}", response_class=HTMLResponse)
+def edit_entrance(request: Request, entrance_id: int, session: DB, state: State,
+                  form: Annotated[EntranceForm, Depends(_submitted)]) -> Response:
+    """An entrance's settings form: `services.update_entrance`, as `PATCH` in the API; the
+    runtime restarts with the new settings."""
+    who = _who(request, session)
+    if who is None:
+        return _login_redirect()
+    if not who.allows(Role.OPERATOR):
+        return _page(request, "message.html", who, 403, title="Operators only",
+                     message="Only an operator or an admin can add or change entrances.")
+    row = session.get(Entrance, entrance_id) if 1 <= entrance_id < 2**31 else None
+    if row is None:
+        return _page(request, "message.html", who, 404, title="Not found",
+                     message=f"No entrance with id {entrance_id}.")
+    try:
+        body = form.update_body(entrance_out(state, row))
+        services.update_entrance(session, state, who, entrance_id, body)
+    except _REFUSED as exc:
+        status, errors = _refusal(exc)
+        return _entrances_page(request, session, state, who, key=str(entrance_id), form=form,
+                               errors=errors, status_code=status)
+    return RedirectResponse(f"/entrances?saved={entrance_id}#entrance-{entrance_id}",
+                            status_code=303)
 
 
 @router.get("/rules", response_class=HTMLResponse)
@@ -149,21 +273,34 @@ def rules_page(request: Request, session: DB) -> Response:
     return _page(request, "rules.html", who, rules=rules, residents=residents, entrances=ents)
 
 
+EVENTS_PER_PAGE = 50
+
+
 @router.get("/events", response_class=HTMLResponse)
 def events_page(request: Request, session: DB, state: State, entrance: str = "",
-                person: str = "", decision: str = "") -> Response:
+                person: str = "", decision: str = "", cursor: str = "") -> Response:
+    """The event log a page at a time (`services.event_page`, as `GET /api/v1/events`)."""
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    from facegate.runtime.events import Decision
-
-    dec = decision if decision in {d.value for d in Decision} else None
-    evs = [event_out(d) for d in state.journal.query(
-        entrance=entrance or None, person=person or None, decision=dec, limit=200)]
+    dec = Decision(decision) if decision in {d.value for d in Decision} else None
+    f = services.EventFilter(entrance=entrance or None, person=person or None, decision=dec)
+    error = None
+    try:
+        rows, next_cursor = services.event_page(state.journal, f, EVENTS_PER_PAGE,
+                                                cursor or None)
+    except ApiError as exc:  # a hand-edited page link
+        rows, next_cursor, error = [], None, exc.message
     ents = list(session.scalars(select(Entrance.name).order_by(Entrance.name)))
-    return _page(request, "events.html", who, events=evs, entrances=ents,
-                 decisions=[d.value for d in Decision],
-                 f={"entrance": entrance, "person": person, "decision": decision})
+    filters = {"entrance": entrance, "person": person, "decision": decision}
+    kept = {k: v for k, v in filters.items() if v}
+    older = (f"/events?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor
+             else None)
+    newest = f"/events?{urlencode(kept)}" if cursor else None
+    return _page(request, "events.html", who, 400 if error else 200,
+                 events=[event_out(d) for d in rows], entrances=ents,
+                 decisions=[d.value for d in Decision], f=filters, older=older,
+                 newest=newest, error=error)
 
 
 @router.get("/users", response_class=HTMLResponse)
