@@ -101,7 +101,7 @@ def test_strong_fast_score_lets_fusion_confirm_what_dlib_alone_would_not(make, e
     assert event.scores["fusion"] == pytest.approx(fused, abs=1e-4)
     assert "fusion" in event.reason
 
-    d, _ = make(dlib)
+    d, _ = make(dlib)  # the default: dlib alone
     ev = TrackEvidence(2, 0.0)
     assert feed(d, make.shots, ev, [0.70, 0.70]) is None
     assert "dlib did not confirm" in ev.note and "fusion" not in ev.confirm_scores
@@ -112,7 +112,7 @@ def test_marginal_fast_score_needs_more_than_dlib_at_1e3(make, engine) -> None:
     for the fused FMR 1e-5: fusion is the stricter gate where impostors live."""
     sface, dlib = 0.44, 0.93
     assert sface >= engine.threshold("sface", 1e-4) and dlib >= engine.threshold("dlib", 1e-3)
-    d, _ = make(dlib, fmr=1e-4, confirm_fmr=1e-3)
+    d, _ = make(dlib, fmr=1e-4, confirm_fmr=1e-3, confirm_by="model")
     assert feed(d, make.shots, TrackEvidence(1, 0.0), [sface, sface]) is not None
     d, _ = make(dlib, fmr=1e-4, confirm_by="fusion")
     ev = TrackEvidence(2, 0.0)
@@ -132,7 +132,7 @@ def test_default_fast_threshold_is_fmr_1e5(make, engine) -> None:
 
 def test_confirmation_looks_at_the_highest_scoring_shot_and_retries_on_a_higher_one(
         make) -> None:
-    d, asked = make(0.90)  # below dlib's FMR 1e-4 threshold: never confirms
+    d, asked = make(0.90, confirm_by="model")  # below dlib's FMR 1e-4 threshold: never confirms
     ev = TrackEvidence(1, 0.0)
     # the bigger (better quality) shot scores lower: the confirming model sees the other one
     assert feed(d, make.shots, ev, [0.55, 0.60], sizes=[150.0, 90.0]) is None

@@ -13,7 +13,8 @@ from tests.server.conftest import Api, record_events
 FORM = {  # what the add form sends for a plain log-only entrance, as a browser fills it
     "name": "garage", "enabled": "on", "uri": "", "pace": "realtime", "door_kind": "log",
     "door_settings": "{}", "fmr": "0.0001", "min_votes": "2", "confirm": "on",
-    "confirm_fmr": "0.001", "live_checks": "default", "pad_model": "", "on_undecided": "wait",
+    "confirm_by": "fusion", "confirm_fmr": "0.001", "fusion_fmr": "1e-05",
+    "live_checks": "default", "pad_model": "", "on_undecided": "wait",
 }
 
 
@@ -45,9 +46,11 @@ def test_add_form_creates_a_running_entrance_audited(api: Api, tmp_path: Path) -
     r = ui.post("/entrances", data={
         **FORM, "uri": str(folder), "pace": "fast", "door_kind": "webhook",
         "door_settings": '{"url": "http://127.0.0.1:9/open", "pulse_s": 2}', "fmr": "1e-5",
-        "live_checks": "off"}, follow_redirects=False)
+        "live_checks": "off", "confirm_by": "model"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     garage = entrances(api)["garage"]
+    assert garage["decision"]["confirm_by"] == "model"
+    assert garage["decision"]["fusion_fmr"] == 1e-5 and garage["decision"]["confirm_fmr"] == 1e-3
     assert r.headers["location"] == f"/entrances?saved={garage['id']}#entrance-{garage['id']}"
     assert garage["source"]["uri"] == str(folder) and garage["source"]["pace"] == "fast"
     door = garage["door"]
@@ -75,6 +78,8 @@ def test_refused_forms_show_why_keep_the_input_and_change_nothing(api: Api) -> N
         ({"fmr": "2"}, 422, "Thresholds (fmr): Input should be less than 1"),
         ({"fmr": "often"}, 422, "Thresholds (fmr): Input should be a valid number"),
         ({"fmr": "0.3"}, 400, "is calibrated for FMR"),
+        ({"fusion_fmr": "0.3"}, 400, "is calibrated for FMR"),
+        ({"confirm_by": "vote"}, 422, "Thresholds (confirm_by): Input should be"),
         ({"door_kind": "webhook"}, 422, "Door adapter (url): Field required"),
         ({"door_settings": "{url: x"}, 422, "Door adapter settings: not valid JSON"),
         ({"door_kind": "teleport"}, 422, "Door adapter"),
@@ -102,7 +107,8 @@ def test_edit_form_changes_settings_keeps_the_rest_and_restarts(api: Api,
     assert api.operator  # creates the operator "oper"
     ui = api.browser("oper", "oper-password")
     d = main["decision"]  # the form shows the stored values; these are sent back unchanged
-    kept = {"confirm_fmr": f"{d['confirm_fmr']:g}", "confirm": "on"}
+    kept = {"confirm_fmr": f"{d['confirm_fmr']:g}", "fusion_fmr": f"{d['fusion_fmr']:g}",
+            "confirm_by": d["confirm_by"], "confirm": "on"}
     assert d["confirm"] is True
     r = ui.post(f"/entrances/{main['id']}", data={
         **FORM, **kept, "name": "front door", "uri": str(folder), "fmr": "1e-5",

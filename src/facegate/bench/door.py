@@ -78,7 +78,7 @@ class VisitResult:
 #: (a "stranger" visit of Sung_Hong_Choi opened for resident Choi_Sung-hong in the seed-2 run:
 #: the same man, see docs/door-benchmark.md).
 SAME_PERSON = {"Carlos_Beltran": "Raul_Ibanez", "Bart_Hendricks": "Ricky_Ray",
-               "Sung_Hong_Choi": "Choi_Sung-hong"}
+               "Sung_Hong_Choi": "Choi_Sung-hong", "Joseph_Blatter": "Sepp_Blatter"}
 
 
 def lfw_people(root: Path) -> dict[str, list[str]]:

@@ -123,11 +123,14 @@ def embed_lfw(
     batch: int = 32,
     progress: bool = True,
 ) -> EmbeddingSet:
-    """Embeddings (plain and mirrored) of `rels`, computed once and cached by model version."""
+    """Embeddings (plain and mirrored) of `rels`, computed once and cached by model version
+    and variant (INT8 shares FP32's version, so galleries stay valid, but not its vectors)."""
     from tqdm import tqdm
 
     embedder = engine.embedder(model)
-    cache = engine.cache_dir / "eval" / f"lfw-{model}-{embedder.version}.npz"
+    variant = getattr(embedder, "variant", "fp32")
+    suffix = "" if variant == "fp32" else f"-{variant}"  # FP32 caches keep their old names
+    cache = engine.cache_dir / "eval" / f"lfw-{model}-{embedder.version}{suffix}.npz"
     have: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
     if cache.is_file():
         z = np.load(cache, allow_pickle=False)

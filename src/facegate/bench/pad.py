@@ -387,7 +387,7 @@ def evaluate_motion(engine: Any, root: Path, cfg: Any, *, attacks: int = 240, se
     people = sorted(p.name for p in lfw.iterdir() if p.is_dir())
     if split != "all":
         people = [p for p in people if person_split(p) == split]
-    landmarks = Landmarks68().prepare()
+    landmarks = Landmarks68(engine.cache_dir).prepare()
 
     spent = 0.0
     looks = 0

@@ -37,7 +37,7 @@ import cv2
 import numpy as np
 from pydantic import Field, model_validator
 
-from facegate.errors import ConfigError, ModelError
+from facegate.errors import ConfigError
 from facegate.models.base import Face
 from facegate.schema import StrictModel
 
@@ -215,31 +215,21 @@ _DLIB_BOX = (1.09, -0.03, 0.043)
 
 
 class Landmarks68:
-    """dlib's 68-point shape predictor (face_recognition_models), run on the YuNet box."""
+    """dlib's 68-point landmark model (face_recognition_models), run on the YuNet box by
+    `models.shape68.Shape68`: the same trees in 33 MB instead of dlib's 65-98 MB."""
 
-    def __init__(self) -> None:
-        self._sp = None
+    def __init__(self, cache_dir: Path | None = None) -> None:
+        from facegate.models.files import default_cache_dir
+        from facegate.models.shape68 import Shape68
+
+        self._model = Shape68(cache_dir=cache_dir or default_cache_dir())
 
     def prepare(self) -> Landmarks68:
-        if self._sp is not None:
-            return self
-        try:
-            import dlib
-        except ImportError:
-            raise ModelError("dlib is missing; install it with: pip install dlib-bin") from None
-        from facegate.models.files import DLIB_SHAPE68
-
-        try:
-            self._sp = dlib.shape_predictor(str(DLIB_SHAPE68.verified_path()))
-        except RuntimeError as exc:
-            raise ModelError(f"dlib cannot load its 68-point model: {exc}") from None
+        self._model.prepare()
         return self
 
     def __call__(self, bgr: np.ndarray, bbox: Sequence[float]) -> np.ndarray:
         """(68, 2) float32 landmarks in image coordinates."""
-        import dlib
-
-        self.prepare()
         x, y, w, h = (float(v) for v in bbox)
         k, dx, dy = _DLIB_BOX
         s = k * w
@@ -251,13 +241,9 @@ class Landmarks68:
         if cx1 - cx0 < 8 or cy1 - cy0 < 8:
             return np.full((68, 2), np.nan, np.float32)
         patch = bgr[cy0:cy1, cx0:cx1]
-        gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch.copy()
-        rect = dlib.rectangle(round(x0 - cx0), round(y0 - cy0), round(x0 - cx0 + s),
-                              round(y0 - cy0 + s))
-        shape = self._sp(np.ascontiguousarray(gray), rect)
-        pts = np.array([(p.x, p.y) for p in shape.parts()], np.float32)
-        pts += (cx0, cy0)
-        return pts
+        gray = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch
+        rect = (round(x0 - cx0), round(y0 - cy0), round(x0 - cx0 + s), round(y0 - cy0 + s))
+        return self._model(np.ascontiguousarray(gray), rect) + np.float32([cx0, cy0])
 
 
 def interocular(lm: np.ndarray) -> float:
@@ -881,7 +867,8 @@ def build_liveness(cfg: LivenessConfig, engine: FaceEngine | None = None,
     names = cfg.active_checks()
     if not names:
         return NoLiveness()
-    landmarks = Landmarks68() if {"motion", "challenge"} & set(names) or (
+    landmarks = Landmarks68(engine.cache_dir if engine else None) if {
+        "motion", "challenge"} & set(names) or (
         cfg.on_undecided == "challenge") else None
     checks: dict[str, _Check] = {}
     if "passive" in names:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facegate.errors import FaceGateError
+from facegate.errors import ConfigError, FaceGateError
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.events import Decision
 from facegate.runtime.journal import Journal
@@ -95,6 +95,13 @@ def check_decision(state: ServerState, decision: DecisionConfig) -> None:
                 for model in engine.model_names:
                     if model != fast:
                         engine.threshold(model, decision.confirm_fmr)
+            if decision.confirm and decision.confirm_by == "fusion":
+                try:
+                    fusion = engine.fusion_calibration()
+                except ConfigError:
+                    fusion = None  # the runtime says so at start-up and confirms by model
+                if fusion is not None:
+                    fusion.threshold(decision.fusion_fmr)
         except FaceGateError as exc:
             raise ApiError(400, "bad_threshold", str(exc)) from None
 

@@ -9,11 +9,10 @@ false-match rates, liveness); every other setting of a section is kept as stored
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
 from itertools import combinations
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from facegate.config import RuntimeConfig
 from facegate.server.schemas import EntranceIn, EntranceOut, EntranceUpdate
@@ -25,6 +24,7 @@ LIVENESS_CHOICES = ["default", "off"] + [
 DOOR_KINDS = ("log", "webhook", "mqtt", "gpio", "serial")
 PACES = ("realtime", "simulated", "fast")
 UNDECIDED = ("wait", "allow", "challenge")
+CONFIRM_BY = ("model", "fusion")
 LABELS = {"name": "Name", "source": "Source", "door": "Door adapter",
           "decision": "Thresholds", "liveness": "Liveness", "enabled": "Enabled"}
 
@@ -37,23 +37,28 @@ class FormError(Exception):
         self.messages = messages
 
 
-@dataclass
-class EntranceForm:
-    """The fields of the form, as text (what the browser sends back)."""
+class EntranceForm(BaseModel):
+    """The fields of the form, as text (what the browser sends back); the route parses a
+    posted form straight into it. An unticked checkbox is absent from a post, so checkboxes
+    default to False; `new` and `of` fill every field for display."""
 
-    name: str = ""
-    enabled: bool = True
-    uri: str = ""
-    pace: str = "realtime"
-    door_kind: str = "log"
-    door_settings: str = "{}"
-    fmr: str = ""
-    confirm: bool = True
-    confirm_fmr: str = ""
-    min_votes: str = ""
-    live_checks: str = "default"
-    pad_model: str = ""
-    on_undecided: str = "wait"
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field("", max_length=200)
+    enabled: bool = False
+    uri: str = Field("", max_length=2000)
+    pace: str = Field("realtime", max_length=20)
+    door_kind: str = Field("log", max_length=20)
+    door_settings: str = Field("{}", max_length=20000)
+    fmr: str = Field("", max_length=40)
+    confirm: bool = False
+    confirm_by: str = Field("model", max_length=20)
+    confirm_fmr: str = Field("", max_length=40)
+    fusion_fmr: str = Field("", max_length=40)
+    min_votes: str = Field("", max_length=40)
+    live_checks: str = Field("default", max_length=40)
+    pad_model: str = Field("", max_length=2000)
+    on_undecided: str = Field("wait", max_length=20)
 
     @classmethod
     def _from(cls, name: str, enabled: bool, source: dict | None, door: dict,
@@ -66,7 +71,9 @@ class EntranceForm:
             door_kind=door.get("kind", "log"),
             door_settings=json.dumps({k: v for k, v in door.items() if k != "kind"}),
             fmr=f"{decision['fmr']:g}", confirm=bool(decision["confirm"]),
-            confirm_fmr=f"{decision['confirm_fmr']:g}", min_votes=str(decision["min_votes"]),
+            confirm_by=decision.get("confirm_by", "model"),
+            confirm_fmr=f"{decision['confirm_fmr']:g}", fusion_fmr=f"{decision['fusion_fmr']:g}",
+            min_votes=str(decision["min_votes"]),
             live_checks=("default" if checks is None
                          else "+".join(c for c in CHECKS if c in checks) or "off"),
             pad_model=liveness.get("model") or "",
@@ -85,9 +92,6 @@ class EntranceForm:
         return cls._from("", True, None, {"kind": "log"}, rc.decision.model_dump(mode="json"),
                          rc.liveness.model_dump(mode="json"))
 
-    def fields(self) -> dict[str, Any]:
-        return asdict(self)
-
     def _sections(self, source: dict | None, decision: dict, liveness: dict
                   ) -> dict[str, Any]:
         """The request body's sections: the form's fields over the stored (or default) ones."""
@@ -101,8 +105,8 @@ class EntranceForm:
             door = {}
             errors.append('Door adapter settings: a JSON object, such as {"url": "http://..."}')
         door = {**door, "kind": self.door_kind}
-        decision = {**decision, "confirm": self.confirm}
-        for key in ("fmr", "confirm_fmr", "min_votes"):
+        decision = {**decision, "confirm": self.confirm, "confirm_by": self.confirm_by}
+        for key in ("fmr", "confirm_fmr", "fusion_fmr", "min_votes"):
             value = getattr(self, key).strip()
             if value:
                 decision[key] = value

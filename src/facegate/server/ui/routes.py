@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -40,6 +40,7 @@ from facegate.server.db.models import ApiKey, AuditEntry, Entrance, Resident, Us
 from facegate.server.deps import DB, State, audit
 from facegate.server.state import ServerState
 from facegate.server.ui.forms import (
+    CONFIRM_BY,
     DOOR_KINDS,
     LIVENESS_CHOICES,
     PACES,
@@ -161,7 +162,7 @@ def _entrances_page(request: Request, session: DB, state: ServerState, who: Prin
     return _page(request, "entrances.html", who, status_code, entrances=ents, forms=forms,
                  errors={key: errors} if key and errors else {}, saved=saved,
                  door_kinds=DOOR_KINDS, paces=PACES, liveness_choices=LIVENESS_CHOICES,
-                 undecided=UNDECIDED)
+                 confirm_by=CONFIRM_BY, undecided=UNDECIDED)
 
 
 @router.get("/entrances", response_class=HTMLResponse)
@@ -171,29 +172,6 @@ def entrances_page(request: Request, session: DB, state: State, saved: int | Non
     if who is None:
         return _login_redirect()
     return _entrances_page(request, session, state, who, saved=saved)
-
-
-def _submitted(
-    name: Annotated[str, Form(max_length=200)] = "",
-    enabled: Annotated[str | None, Form(max_length=10)] = None,
-    uri: Annotated[str, Form(max_length=2000)] = "",
-    pace: Annotated[str, Form(max_length=20)] = "realtime",
-    door_kind: Annotated[str, Form(max_length=20)] = "log",
-    door_settings: Annotated[str, Form(max_length=20000)] = "{}",
-    fmr: Annotated[str, Form(max_length=40)] = "",
-    confirm: Annotated[str | None, Form(max_length=10)] = None,
-    confirm_fmr: Annotated[str, Form(max_length=40)] = "",
-    min_votes: Annotated[str, Form(max_length=40)] = "",
-    live_checks: Annotated[str, Form(max_length=40)] = "default",
-    pad_model: Annotated[str, Form(max_length=2000)] = "",
-    on_undecided: Annotated[str, Form(max_length=20)] = "wait",
-) -> EntranceForm:
-    """The posted form; an unticked checkbox is simply absent."""
-    return EntranceForm(name=name, enabled=enabled is not None, uri=uri, pace=pace,
-                        door_kind=door_kind, door_settings=door_settings, fmr=fmr,
-                        confirm=confirm is not None, confirm_fmr=confirm_fmr,
-                        min_votes=min_votes, live_checks=live_checks, pad_model=pad_model,
-                        on_undecided=on_undecided)
 
 
 def _refusal(exc: Exception) -> tuple[int, list[str]]:
@@ -215,7 +193,7 @@ _REFUSED = (FormError, ApiError, IntegrityError, OperationalError, FaceGateError
 
 @router.post("/entrances", response_class=HTMLResponse)
 def add_entrance(request: Request, session: DB, state: State,
-                 form: Annotated[EntranceForm, Depends(_submitted)]) -> Response:
+                 form: Annotated[EntranceForm, Form()]) -> Response:
     """The add form: `services.create_entrance`, as `POST /api/v1/entrances`."""
     who = _who(request, session)
     if who is None:
@@ -235,7 +213,7 @@ def add_entrance(request: Request, session: DB, state: State,
 
 @router.post("/entrances/{entrance_id}", response_class=HTMLResponse)
 def edit_entrance(request: Request, entrance_id: int, session: DB, state: State,
-                  form: Annotated[EntranceForm, Depends(_submitted)]) -> Response:
+                  form: Annotated[EntranceForm, Form()]) -> Response:
     """An entrance's settings form: `services.update_entrance`, as `PATCH` in the API; the
     runtime restarts with the new settings."""
     who = _who(request, session)
