@@ -92,3 +92,19 @@ def test_a_damaged_model_file_is_a_clear_error(tmp_path: Path) -> None:
                          hashlib.sha256(bad.read_bytes()).hexdigest(), "face_recognition_models")
     with pytest.raises(ModelError, match="cannot parse dlib shape predictor"):
         Shape68(damaged, cache_dir=tmp_path / "cache").prepare()
+
+
+def test_a_damaged_prepared_file_or_an_unwritable_cache_is_a_clear_error(
+        shape68: Shape68, cache_dir: Path, tmp_path: Path) -> None:
+    built = next((cache_dir / "prepared").glob("shape_predictor_68*-ert-*.npz"))
+    broken = tmp_path / "broken"
+    (broken / "prepared").mkdir(parents=True)
+    (broken / "prepared" / built.name).write_bytes(built.read_bytes()[:1000])  # cut short
+    with pytest.raises(ModelError, match="delete it to rebuild"):
+        Shape68(cache_dir=broken).prepare()
+
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    with pytest.raises(ModelError, match="cannot write prepared model"):
+        Shape68(cache_dir=blocked).prepare()
+    assert not list(tmp_path.rglob("*.tmp.npz"))  # nothing half-written left behind

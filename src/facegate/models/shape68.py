@@ -29,8 +29,10 @@ frames. Cost: ~1.9 ms per face on one core (dlib: ~1.4 ms); loading the prepared
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+import zipfile
 from array import array
 from pathlib import Path
 
@@ -101,7 +103,7 @@ def parse_dlib_shape_predictor(data: bytes) -> dict[str, np.ndarray]:
         raise ValueError("unexpected data after the model")
     s = np.stack(splits)  # (levels, trees, splits, 4)
     leaf = np.stack(leaves)  # (levels, trees, leaves, 136)
-    scale = np.abs(leaf).reshape(len(leaf), -1).max(1) / 32767
+    scale = np.maximum(np.abs(leaf).reshape(len(leaf), -1).max(1), 1e-30) / 32767
     return {
         "initial": initial,
         "idx": s[..., :2].astype(np.int32),
@@ -124,25 +126,33 @@ class Shape68:
         self._m: dict[str, np.ndarray] | None = None
 
     def _prepared(self) -> Path:
-        src = self.model.verified_path()
+        """The prepared file; its name carries the expected sha256 of dlib's file, which was
+        verified when it was built, so a cached one needs no re-hashing of 100 MB per start."""
         out = (self.cache_dir / "prepared" /
-               f"{src.stem}-ert-{self.model.version}-v{PREP_VERSION}.npz")
+               f"{Path(self.model.relpath).stem}-ert-{self.model.version}-v{PREP_VERSION}.npz")
         if out.is_file():
             return out
+        src = self.model.verified_path()
+        tmp = None
         try:
-            arrays = parse_dlib_shape_predictor(src.read_bytes())
-        except (ValueError, IndexError) as exc:
-            raise ModelError(f"cannot parse dlib shape predictor {src}: {exc}") from None
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
+            out.parent.mkdir(parents=True, exist_ok=True)  # before the 11 s parse: fail fast
             fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp.npz")
             with os.fdopen(fd, "wb") as fh:
+                try:
+                    arrays = parse_dlib_shape_predictor(src.read_bytes())
+                except (ValueError, IndexError) as exc:
+                    raise ModelError(f"cannot parse dlib shape predictor {src}: {exc}") from None
                 np.savez(fh, **arrays)
             os.replace(tmp, out)
-        except OSError as exc:
+            tmp = None
+        except OSError as exc:  # disk full, read-only cache: say where
             raise ModelError(
                 f"cannot write prepared model to {out.parent} ({exc.strerror or exc}); "
                 "set FACEGATE_CACHE or engine.cache_dir to a writable folder") from None
+        finally:  # leave no half-written file behind
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
         return out
 
     def prepare(self) -> Shape68:
@@ -151,7 +161,7 @@ class Shape68:
             try:
                 with np.load(path, allow_pickle=False) as z:
                     m = {k: z[k] for k in z.files}
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
                 raise ModelError(f"cannot load {path} ({exc}); delete it to rebuild") from None
             levels, trees, n_split = m["thresh"].shape
             # flat per-level tables: tree t's node j is entry t * n_split + j
@@ -167,7 +177,7 @@ class Shape68:
                 (a**2).sum())
             self._ones = np.ones(trees, np.float32)
             self._depth = int(np.log2(n_split + 1))
-            self._n_split, self._n_leaf = n_split, n_split + 1
+            self._n_split = n_split
             self._tree_base = np.arange(trees) * n_split
             self._leaf_base = np.arange(trees) * (n_split + 1)
             self._m = m
