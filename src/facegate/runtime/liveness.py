@@ -39,6 +39,8 @@ from pydantic import Field, model_validator
 
 from facegate.errors import ConfigError
 from facegate.models.base import Face
+from facegate.models.files import default_cache_dir
+from facegate.models.shape68 import Shape68
 from facegate.schema import StrictModel
 
 if TYPE_CHECKING:  # the engine imports the config, which imports this module
@@ -219,9 +221,6 @@ class Landmarks68:
     `models.shape68.Shape68`: the same trees in 33 MB instead of dlib's 65-98 MB."""
 
     def __init__(self, cache_dir: Path | None = None) -> None:
-        from facegate.models.files import default_cache_dir
-        from facegate.models.shape68 import Shape68
-
         self._model = Shape68(cache_dir=cache_dir or default_cache_dir())
 
     def prepare(self) -> Landmarks68:
