@@ -163,3 +163,27 @@ def test_without_fusion_calibration_dlib_confirms_alone(make, engine, monkeypatc
     d, _ = make(0.93, confirm_by="fusion", fmr=1e-4, confirm_fmr=1e-3)
     assert d.fusion_threshold is None
     assert feed(d, make.shots, TrackEvidence(1, 0.0), [0.44, 0.44]) is not None
+
+
+def test_past_the_budget_only_a_clearly_better_shot_is_embedded(make) -> None:
+    """A visitor still far away when the budget runs out is looked at again on arrival; a face
+    that stays as it is does not keep costing embeddings."""
+    d, _ = make(0.99, max_embeds=3, better_shot_gain=0.1)
+    ev = TrackEvidence(1, 0.0)
+    for size in (40.0, 42.0, 44.0):  # far away: the budget goes on small faces
+        assert d.worth_embedding(ev, shot(size).quality)
+        d.add_shot(ev, shot(size), probe(0, 0.2))
+    assert d.wants_embedding(ev)  # still worth looking at the next shots
+    assert not d.worth_embedding(ev, shot(45.0).quality)  # barely better: skipped
+    assert d.worth_embedding(ev, shot(120.0).quality)  # came closer: embedded
+    d.add_shot(ev, shot(120.0), probe(0, 0.2))
+    assert not d.worth_embedding(ev, shot(125.0).quality)  # now it must beat 120 px
+
+
+def test_without_a_gain_the_budget_is_final(make) -> None:
+    d, _ = make(0.99, max_embeds=2, better_shot_gain=None)
+    ev = TrackEvidence(1, 0.0)
+    for size in (40.0, 42.0):
+        d.add_shot(ev, shot(size), probe(0, 0.2))
+    assert not d.wants_embedding(ev)
+    assert not d.worth_embedding(ev, shot(160.0).quality)

@@ -8,6 +8,7 @@ import pytest
 from facegate.bench import door
 from facegate.bench.door import Visit, VisitResult
 from facegate.errors import DataError
+from tests.conftest import require_data
 
 
 def people() -> dict[str, list[str]]:
@@ -68,3 +69,15 @@ def test_one_person_under_two_names_is_one_person(tmp_path) -> None:
     assert "Sung_Hong_Choi/Sung_Hong_Choi_0001.jpg" in ppl["Choi_Sung-hong"]
     with pytest.raises(DataError, match="not found"):
         door.lfw_people(tmp_path / "nowhere")
+
+
+@pytest.mark.data
+def test_no_lfw_name_written_both_ways_round_is_two_people() -> None:
+    """A resident filed under a second name order would be a "stranger" the door rightly opens
+    for (it happened twice): every rotation of a folder name's parts must map to one person."""
+    ppl = door.lfw_people(require_data("lfw"))
+    for name in ppl:
+        parts = name.split("_")
+        for k in range(1, len(parts)):
+            rotated = "_".join(parts[k:] + parts[:k])
+            assert rotated == name or rotated not in ppl, (name, rotated)

@@ -326,6 +326,17 @@ def cmd_bench_door(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     cfg = _config(args).runtime
+    if args.stills:
+        from facegate.bench import ceiling
+
+        bound = ceiling.run(
+            engine, _lfw_root(args.data), residents=args.residents, strangers=args.strangers,
+            visits_per_resident=args.visits_per_resident, seed=args.seed,
+            enrol_photos=args.enrol_photos, min_enrol_photos=args.min_enrol_photos,
+            fmr=cfg.decision.fmr, confirm_fmr=cfg.decision.confirm_fmr, progress=not args.quiet,
+        )
+        _emit(args, bound, ceiling.to_text(bound))
+        return 0
     log = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
 
     def write(result: door.VisitResult) -> None:
@@ -552,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "any attack admitted is a false open")
     sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model for the attack "
                     "visits' liveness (sets runtime.liveness.model)")
+    sp.add_argument("--stills", action="store_true",
+                    help="no clips: score the same visits as still photos and report the "
+                    "fewest misses any threshold could give with 0 false opens (a bound)")
     sp = bsub.add_parser("models", help="detector/recogniser speed and accuracy vs OpenCV",
                          parents=[common])
     sp.set_defaults(func=cmd_bench_models)

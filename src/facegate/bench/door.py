@@ -74,11 +74,14 @@ class VisitResult:
 
 
 #: LFW folders that hold the same person under another name: one person, never a stranger to
-#: themself. The photo duplicates of `bench.lfw.DUPLICATES`, and a name written both ways round
-#: (a "stranger" visit of Sung_Hong_Choi opened for resident Choi_Sung-hong in the seed-2 run:
-#: the same man, see docs/door-benchmark.md).
+#: themself. The photo duplicates of `bench.lfw.DUPLICATES`, and names written both ways round:
+#: a "stranger" visit of Sung_Hong_Choi was opened for resident Choi_Sung-hong (seed 2) and one
+#: of Wang_Nan for Nan_Wang (seed 4), each the same person; a scan of every LFW folder name for
+#: its parts rotated found one more pair, Yingfan_Wang / Wang_Yingfan, also one man (all checked
+#: by eye, docs/door-benchmark.md).
 SAME_PERSON = {"Carlos_Beltran": "Raul_Ibanez", "Bart_Hendricks": "Ricky_Ray",
-               "Sung_Hong_Choi": "Choi_Sung-hong", "Joseph_Blatter": "Sepp_Blatter"}
+               "Sung_Hong_Choi": "Choi_Sung-hong", "Joseph_Blatter": "Sepp_Blatter",
+               "Wang_Nan": "Nan_Wang", "Yingfan_Wang": "Wang_Yingfan"}
 
 
 def lfw_people(root: Path) -> dict[str, list[str]]:

@@ -19,8 +19,11 @@ Policy, per track (one person walking up to the door):
   (docs/door-benchmark.md);
 - liveness and the access rules come last; a resident who fails either is denied and
   journalled, and the door stays shut;
-- a track that ends undecided is journalled as unknown (after `max_embeds` good shots it
-  stops costing CPU, and is journalled when the person leaves).
+- the first `max_embeds` good shots are embedded; after that only a shot clearly better than
+  every embedded one (`better_shot_gain`: a visitor who came closer), so a face that is still
+  far away when the budget runs out is looked at again when it arrives, and a face that
+  stays as it is stops costing CPU;
+- a track that ends undecided is journalled as unknown when the person leaves.
 Thresholds are set by target false-match rate through the engine's calibration, never raw.
 """
 
@@ -54,6 +57,9 @@ class DecisionConfig(StrictModel):
     fmr: float = Field(1e-5, gt=0, lt=1, description="per-comparison FMR of the fast model")
     min_votes: int = Field(2, ge=1, description="agreeing good shots needed to open")
     max_embeds: int = Field(12, ge=1, description="embedding budget per track")
+    better_shot_gain: float | None = Field(
+        0.1, ge=0, description="past `max_embeds`, a shot is still embedded when its quality "
+        "score beats every embedded shot's by this fraction; null: stop at `max_embeds`")
     confirm: bool = Field(True, description="second recogniser must agree before opening")
     confirm_by: Literal["model", "fusion"] = Field(
         "model", description="fusion: the fused score of both recognisers must pass "
@@ -168,7 +174,17 @@ class Decider:
         self.galleries = galleries
 
     def wants_embedding(self, ev: TrackEvidence) -> bool:
-        return ev.decided is None and ev.embeds < self.cfg.max_embeds
+        """Whether a track's new shot is worth aligning and assessing at all."""
+        return ev.decided is None and (ev.embeds < self.cfg.max_embeds
+                                       or self.cfg.better_shot_gain is not None)
+
+    def worth_embedding(self, ev: TrackEvidence, quality: ShotQuality) -> bool:
+        """A good shot within the budget, or past it one clearly better than all embedded."""
+        if ev.embeds < self.cfg.max_embeds:
+            return True
+        gain = self.cfg.better_shot_gain
+        return (gain is not None and ev.best_shot is not None
+                and quality.score > ev.best_shot.quality.score * (1.0 + gain))
 
     def add_shot(self, ev: TrackEvidence, shot: Shot, embedding: np.ndarray) -> None:
         """One embedded good shot: search the gallery, record a vote if it passes."""

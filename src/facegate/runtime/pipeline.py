@@ -169,7 +169,7 @@ class Runtime:
                 continue
             crop = align_arcface(frame.image, face.landmarks)
             q = assess(face, crop, self.quality)
-            if q.ok:
+            if q.ok and self.decider.worth_embedding(ev, q):
                 batch.append((ev, Shot.cut(frame.image, face, q)))
                 crops.append(crop)
         t4 = time.perf_counter()
