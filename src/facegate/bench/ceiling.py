@@ -99,10 +99,9 @@ def score_plan(engine: FaceEngine, root: Path, enrol: dict[str, list[str]], visi
 
 
 def fused(engine: FaceEngine, s: StillScores) -> np.ndarray:
-    """The calibrated fusion (mean impostor z-score) of every model, per visit and resident."""
-    z = [(s.scores[m] - c.impostor_mean) / c.impostor_std
-         for m in engine.model_names for c in [engine.calibration(m)]]
-    return np.mean(z, axis=0)
+    """`engine.fuse` (mean impostor z-score of every model), per visit and resident."""
+    return np.mean([engine.calibration(m).normalise(s.scores[m]) for m in engine.model_names],
+                   axis=0)
 
 
 def _pick(votes: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,10 +158,9 @@ def at_thresholds(votes: np.ndarray, truth: np.ndarray, t: float,
     if confirm is not None:
         opened &= confirm[rows, who] >= tc
     residents = truth != STRANGER
-    return {"false_opens": int((opened & ~right).sum()),
-            "missed": int((residents & ~(opened & right)).sum()),
-            "missed_pct": round(100.0 * float((residents & ~(opened & right)).sum())
-                                / max(int(residents.sum()), 1), 2)}
+    missed = int((residents & ~(opened & right)).sum())
+    return {"false_opens": int((opened & ~right).sum()), "missed": missed,
+            "missed_pct": round(100.0 * missed / max(int(residents.sum()), 1), 2)}
 
 
 def recognised(votes: np.ndarray, truth: np.ndarray, t: float) -> float:
