@@ -24,8 +24,7 @@ from facegate.models.files import SFACE
 def _run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), opts,
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     return sess.run(None, {"x": x})[0]
 
 
@@ -38,39 +37,57 @@ def _toy(rng: np.random.Generator) -> onnx.ModelProto:
         return numpy_helper.from_array(np.asarray(arr, np.float32), name)
 
     def bn(name, c):
-        return [t(f"{name}_g", rng.uniform(0.5, 2, c)), t(f"{name}_b", rng.normal(0, 1, c)),
-                t(f"{name}_m", rng.normal(0, 1, c)), t(f"{name}_v", rng.uniform(0.2, 3, c))]
+        return [
+            t(f"{name}_g", rng.uniform(0.5, 2, c)),
+            t(f"{name}_b", rng.normal(0, 1, c)),
+            t(f"{name}_m", rng.normal(0, 1, c)),
+            t(f"{name}_v", rng.uniform(0.2, 3, c)),
+        ]
 
     inits = [
-        t("w1", rng.normal(0, 0.5, (c1, 3, 3, 3))), *bn("bn1", c1),
+        t("w1", rng.normal(0, 0.5, (c1, 3, 3, 3))),
+        *bn("bn1", c1),
         t("s1", np.linspace(-0.4, 1.3, c1).reshape(c1, 1, 1)),
-        t("w2", rng.normal(0, 0.5, (c1, 1, 3, 3))), *bn("bn2", c1),
-        t("w3", rng.normal(0, 0.5, (c2, c1, 1, 1))), *bn("bn3", c2),
-        t("s3", rng.uniform(-0.3, 0.6, (c2, 1, 1))), *bn("bn4", c2),
-        t("wf", rng.normal(0, 0.1, (10, c2 * 8 * 8))), t("bf", rng.normal(0, 1, 10)),
-        *bn("bn5", 10), t("ratio", np.array(0.4)),
+        t("w2", rng.normal(0, 0.5, (c1, 1, 3, 3))),
+        *bn("bn2", c1),
+        t("w3", rng.normal(0, 0.5, (c2, c1, 1, 1))),
+        *bn("bn3", c2),
+        t("s3", rng.uniform(-0.3, 0.6, (c2, 1, 1))),
+        *bn("bn4", c2),
+        t("wf", rng.normal(0, 0.1, (10, c2 * 8 * 8))),
+        t("bf", rng.normal(0, 1, 10)),
+        *bn("bn5", 10),
+        t("ratio", np.array(0.4)),
     ]
 
     def bnn(name, x, y):
-        return helper.make_node("BatchNormalization", [x, *(f"{name}_{k}" for k in "gbmv")], [y],
-                                epsilon=1e-3)
+        return helper.make_node(
+            "BatchNormalization", [x, *(f"{name}_{k}" for k in "gbmv")], [y], epsilon=1e-3
+        )
 
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
-        bnn("bn1", "c1", "b1"), helper.make_node("PRelu", ["b1", "s1"], ["p1"], name="prelu1"),
-        helper.make_node("Conv", ["p1", "w2"], ["c2"], pads=[1, 1, 1, 1], group=c1,
-                         name="conv2"),
-        bnn("bn2", "c2", "b2"), helper.make_node("Relu", ["b2"], ["r2"]),
+        bnn("bn1", "c1", "b1"),
+        helper.make_node("PRelu", ["b1", "s1"], ["p1"], name="prelu1"),
+        helper.make_node("Conv", ["p1", "w2"], ["c2"], pads=[1, 1, 1, 1], group=c1, name="conv2"),
+        bnn("bn2", "c2", "b2"),
+        helper.make_node("Relu", ["b2"], ["r2"]),
         helper.make_node("Conv", ["r2", "w3"], ["c3"], name="conv3"),
-        bnn("bn3", "c3", "b3"), helper.make_node("PRelu", ["b3", "s3"], ["p3"], name="prelu3"),
-        bnn("bn4", "p3", "b4"), helper.make_node("Dropout", ["b4", "ratio"], ["d4"]),
+        bnn("bn3", "c3", "b3"),
+        helper.make_node("PRelu", ["b3", "s3"], ["p3"], name="prelu3"),
+        bnn("bn4", "p3", "b4"),
+        helper.make_node("Dropout", ["b4", "ratio"], ["d4"]),
         helper.make_node("Flatten", ["d4"], ["f4"]),
         helper.make_node("Gemm", ["f4", "wf", "bf"], ["g5"], transB=1),
         bnn("bn5", "g5", "y"),
     ]
     graph = helper.make_graph(
-        nodes, "toy", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 8, 8])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 10])], inits)
+        nodes,
+        "toy",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 10])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(model)
     return model
@@ -113,9 +130,12 @@ def test_prelu_rewrite_is_exact(toy, compact: bool) -> None:
 def test_prelu_on_a_non_channel_slope_is_left_alone() -> None:
     s = numpy_helper.from_array(np.full(4, 0.25, np.float32), "s")  # [W]: not per channel
     graph = helper.make_graph(
-        [helper.make_node("PRelu", ["x", "s"], ["y"])], "g",
+        [helper.make_node("PRelu", ["x", "s"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 3, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, 4])], [s])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3, 4])],
+        [s],
+    )
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     assert quantize.rewrite_prelu(m) == 0
 
@@ -167,13 +187,17 @@ def _plain_sface(cache_dir: Path) -> Path:
     return onnx_prep.prepared_path(SFACE.verified_path(), cache_dir, "plain-test", base)
 
 
-def test_prepared_sface_matches_the_plain_graph(engine: FaceEngine, cache_dir: Path, hopper,
-                                                astronaut) -> None:
+def test_prepared_sface_matches_the_plain_graph(
+    engine: FaceEngine, cache_dir: Path, hopper, astronaut
+) -> None:
     """The FP32 rewrites must not move embeddings: calibration.json and galleries depend on
     them (cosine > 0.9999 against weights-folded-only SFace)."""
     emb = engine.embedder("sface")
-    path = next(p for p in (cache_dir / "prepared").glob("face_recognition_sface*.onnx")
-                if f"-v{onnx_prep.PREP_VERSION}" in p.name and "-b-int8-" not in p.name)
+    path = next(
+        p
+        for p in (cache_dir / "prepared").glob("face_recognition_sface*.onnx")
+        if f"-v{onnx_prep.PREP_VERSION}" in p.name and "-b-int8-" not in p.name
+    )
     ops = {n.op_type for n in onnx.load(str(path)).graph.node}
     assert "BatchNormalization" not in ops
     if quantize.nchwc_available():
@@ -221,9 +245,9 @@ def int8_engine(cache_dir: Path) -> FaceEngine:
 
 
 @pytest.mark.slow
-def test_int8_sface_is_cached_and_close_to_fp32(int8_engine: FaceEngine, engine: FaceEngine,
-                                                cache_dir: Path, hopper, hopper_reshot,
-                                                astronaut) -> None:
+def test_int8_sface_is_cached_and_close_to_fp32(
+    int8_engine: FaceEngine, engine: FaceEngine, cache_dir: Path, hopper, hopper_reshot, astronaut
+) -> None:
     emb8 = int8_engine.embedder("sface")
     assert emb8.variant == "int8" and emb8.version == engine.version("sface")
     built = sorted((cache_dir / "prepared").glob("face_recognition_sface*-b-int8-*.onnx"))
@@ -244,8 +268,9 @@ def test_int8_sface_is_cached_and_close_to_fp32(int8_engine: FaceEngine, engine:
 
 
 @pytest.mark.slow
-def test_lfw_embeddings_are_cached_per_precision(int8_engine: FaceEngine, engine: FaceEngine,
-                                                 tmp_path: Path, hopper, astronaut) -> None:
+def test_lfw_embeddings_are_cached_per_precision(
+    int8_engine: FaceEngine, engine: FaceEngine, tmp_path: Path, hopper, astronaut
+) -> None:
     """INT8 shares FP32's model version (galleries stay valid), but an LFW evaluation with
     `precision: int8` must measure INT8 vectors, not read FP32's cached ones."""
     import cv2

@@ -28,8 +28,9 @@ def run(capsys: pytest.CaptureFixture, cache_dir: Path, monkeypatch: pytest.Monk
     return _run
 
 
-def test_enroll_identify_verify(run, tmp_path: Path, hopper_path: Path,
-                                hopper_reshot: np.ndarray, astronaut: np.ndarray) -> None:
+def test_enroll_identify_verify(
+    run, tmp_path: Path, hopper_path: Path, hopper_reshot: np.ndarray, astronaut: np.ndarray
+) -> None:
     db = tmp_path / "gallery.sqlite"
     again = write_image(tmp_path / "again.jpg", hopper_reshot)
     stranger = write_image(tmp_path / "stranger.jpg", astronaut)
@@ -66,25 +67,41 @@ def bad_inputs(tmp: Path, hopper_path: Path, hopper: np.ndarray, two_people: np.
     (tmp / "bomb.png").write_bytes(png_header_only(30000, 30000))
     tiny = cv2.resize(hopper, None, fx=0.12, fy=0.12, interpolation=cv2.INTER_AREA)
     canvas = np.full((400, 400, 3), 128, np.uint8)
-    canvas[:tiny.shape[0], :tiny.shape[1]] = tiny
+    canvas[: tiny.shape[0], : tiny.shape[1]] = tiny
     return {
         "missing": (tmp / "absent.jpg", "file not found"),
         "truncated": (tmp / "cut.jpg", "truncated"),
         "not an image": (tmp / "notes.jpg", "not an image"),
         "huge": (tmp / "bomb.png", "too large"),
-        "no face": (write_image(tmp / "wall.png", np.full((300, 300, 3), 200, np.uint8)),
-                    "no face found"),
+        "no face": (
+            write_image(tmp / "wall.png", np.full((300, 300, 3), 200, np.uint8)),
+            "no face found",
+        ),
         "several faces": (write_image(tmp / "two.jpg", two_people), "2 faces found"),
         "too small": (write_image(tmp / "small.png", canvas), r"face too small \(\d+ px"),
-        "too blurry": (write_image(tmp / "blur.png", cv2.GaussianBlur(hopper, (0, 0), 6)),
-                       r"face too blurry \(sharpness \d"),
+        "too blurry": (
+            write_image(tmp / "blur.png", cv2.GaussianBlur(hopper, (0, 0), 6)),
+            r"face too blurry \(sharpness \d",
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["missing", "truncated", "not an image", "huge", "no face",
-                                  "several faces", "too small", "too blurry"])
-def test_enrolment_bad_input(run, tmp_path: Path, hopper_path: Path, hopper: np.ndarray,
-                             two_people: np.ndarray, case: str) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "truncated",
+        "not an image",
+        "huge",
+        "no face",
+        "several faces",
+        "too small",
+        "too blurry",
+    ],
+)
+def test_enrolment_bad_input(
+    run, tmp_path: Path, hopper_path: Path, hopper: np.ndarray, two_people: np.ndarray, case: str
+) -> None:
     path, message = bad_inputs(tmp_path, hopper_path, hopper, two_people)[case]
     code, out, _ = run("enroll", "X", path, "--db", tmp_path / "g.sqlite")
     assert code == 1
@@ -92,9 +109,9 @@ def test_enrolment_bad_input(run, tmp_path: Path, hopper_path: Path, hopper: np.
 
 
 @pytest.mark.parametrize("case", ["missing", "truncated", "not an image", "huge", "no face"])
-def test_identify_and_verify_bad_input(run, tmp_path: Path, hopper_path: Path,
-                                       hopper: np.ndarray, two_people: np.ndarray,
-                                       case: str) -> None:
+def test_identify_and_verify_bad_input(
+    run, tmp_path: Path, hopper_path: Path, hopper: np.ndarray, two_people: np.ndarray, case: str
+) -> None:
     path, message = bad_inputs(tmp_path, hopper_path, hopper, two_people)[case]
     db = tmp_path / "g.sqlite"
     assert run("enroll", "Grace", hopper_path, "--db", db)[0] == 0

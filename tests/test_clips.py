@@ -40,7 +40,7 @@ def iou(a, b) -> float:
 def hopper_face(hopper: np.ndarray) -> np.ndarray:
     """Grace Hopper framed like an LFW image: 250x250 gray, face in the middle."""
     x, y, side = HOPPER_CROP
-    gray = cv2.cvtColor(hopper, cv2.COLOR_BGR2GRAY)[y:y + side, x:x + side]
+    gray = cv2.cvtColor(hopper, cv2.COLOR_BGR2GRAY)[y : y + side, x : x + side]
     return cv2.resize(gray, (250, 250), interpolation=cv2.INTER_AREA)
 
 
@@ -92,11 +92,11 @@ def test_face_becomes_visible_and_grows(hopper_face: np.ndarray, seed: int) -> N
     clip = visit(hopper_face, seed)
     n = len(clip.frames)
     assert 0 <= clip.first_visible < n - 5, "the face must be in view well before the end"
-    boxes = clip.face_boxes[clip.first_visible:]
+    boxes = clip.face_boxes[clip.first_visible :]
     assert all(b is not None for b in boxes), "once in view, the visitor stays in view"
     x, y, w, h = boxes[0]
     assert w >= MIN_VISIBLE_FACE_PX and x >= 0 and y >= 0 and x + w <= 640 and y + h <= 480
-    for k, box in enumerate(clip.face_boxes[:clip.first_visible]):
+    for k, box in enumerate(clip.face_boxes[: clip.first_visible]):
         # Before the clock starts the face is out of view, cut by an edge (its clipped box
         # touches it), or too small.
         if box is not None:

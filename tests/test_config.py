@@ -31,8 +31,9 @@ def test_unknown_model_and_missing_path() -> None:
     with pytest.raises(ConfigError, match="not among the recognisers"):
         load_config({"engine": {"model": "arcface"}})
     with pytest.raises(ConfigError, match="needs a path"):
-        load_config({"engine": {"recognizers": [{"name": "x", "kind": "arcface_onnx"}],
-                                "model": "x"}})
+        load_config(
+            {"engine": {"recognizers": [{"name": "x", "kind": "arcface_onnx"}], "model": "x"}}
+        )
 
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:

@@ -35,8 +35,13 @@ def probe(template: int, cos: float) -> np.ndarray:
 
 
 def gallery(engine: FaceEngine, model: str) -> Gallery:
-    ts = TemplateSet(model, np.array([ANN, BOB]), {ANN: "Ann", BOB: "Bob"},
-                     np.stack([unit(0), unit(1)]), {engine.version(model)})
+    ts = TemplateSet(
+        model,
+        np.array([ANN, BOB]),
+        {ANN: "Ann", BOB: "Bob"},
+        np.stack([unit(0), unit(1)]),
+        {engine.version(model)},
+    )
     return Gallery(ts, engine.version(model))
 
 
@@ -58,9 +63,14 @@ def make(engine: FaceEngine, monkeypatch: pytest.MonkeyPatch):
             return probe(0, dlib_cos)
 
         monkeypatch.setattr(engine, "embed", embed)
-        d = Decider(DecisionConfig(**cfg), "main", engine,
-                    {"sface": gallery(engine, "sface"), "dlib": gallery(engine, "dlib")},
-                    NoLiveness(), AccessPolicy(AccessConfig()))
+        d = Decider(
+            DecisionConfig(**cfg),
+            "main",
+            engine,
+            {"sface": gallery(engine, "sface"), "dlib": gallery(engine, "dlib")},
+            NoLiveness(),
+            AccessPolicy(AccessConfig()),
+        )
         return d, confirmed
 
     shots: list[Shot] = []
@@ -130,8 +140,7 @@ def test_default_fast_threshold_is_fmr_1e5(make, engine) -> None:
     assert ev.votes == {} and asked == []
 
 
-def test_confirmation_looks_at_the_highest_scoring_shot_and_retries_on_a_higher_one(
-        make) -> None:
+def test_confirmation_looks_at_the_highest_scoring_shot_and_retries_on_a_higher_one(make) -> None:
     d, asked = make(0.90, confirm_by="model")  # below dlib's FMR 1e-4 threshold: never confirms
     ev = TrackEvidence(1, 0.0)
     # the bigger (better quality) shot scores lower: the confirming model sees the other one

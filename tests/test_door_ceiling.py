@@ -28,8 +28,11 @@ def test_one_gate_keeps_every_resident_above_the_highest_stranger() -> None:
     assert r["missed"] == 1 and r["threshold"] == pytest.approx(0.7)
     assert r["highest_impostor"] == pytest.approx(0.6)
     # the calibrated-style check at that threshold: no false open, the same one miss
-    assert ceiling.at_thresholds(votes, truth, 0.7) == {"false_opens": 0, "missed": 1,
-                                                        "missed_pct": pytest.approx(33.33)}
+    assert ceiling.at_thresholds(votes, truth, 0.7) == {
+        "false_opens": 0,
+        "missed": 1,
+        "missed_pct": pytest.approx(33.33),
+    }
     assert ceiling.at_thresholds(votes, truth, 0.55)["false_opens"] == 1
 
 

@@ -52,16 +52,29 @@ def test_too_few_people_is_a_data_error() -> None:
 
 
 def test_visit_log_line() -> None:
-    r = VisitResult(Visit("stranger", "Bob", "Bob/1.jpg"), "Ann", 120.0, 28, 30, 0.8, 0.9,
-                    ["open"], [{"decision": "open", "reason": "x", "scores": {"sface": 0.6}}])
+    r = VisitResult(
+        Visit("stranger", "Bob", "Bob/1.jpg"),
+        "Ann",
+        120.0,
+        28,
+        30,
+        0.8,
+        0.9,
+        ["open"],
+        [{"decision": "open", "reason": "x", "scores": {"sface": 0.6}}],
+    )
     d = r.to_dict()
     assert d["false_open"] and not d["missed"] and d["opened_for"] == "Ann"
     assert d["cpu_ms"] == 800.0 and d["events"][0]["scores"] == {"sface": 0.6}
 
 
 def test_one_person_under_two_names_is_one_person(tmp_path) -> None:
-    for rel in ("Choi_Sung-hong/Choi_Sung-hong_0001.jpg", "Choi_Sung-hong/Choi_Sung-hong_0002.jpg",
-                "Sung_Hong_Choi/Sung_Hong_Choi_0001.jpg", "Ann_Lee/Ann_Lee_0001.jpg"):
+    for rel in (
+        "Choi_Sung-hong/Choi_Sung-hong_0001.jpg",
+        "Choi_Sung-hong/Choi_Sung-hong_0002.jpg",
+        "Sung_Hong_Choi/Sung_Hong_Choi_0001.jpg",
+        "Ann_Lee/Ann_Lee_0001.jpg",
+    ):
         (tmp_path / "gray" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "gray" / rel).touch()
     ppl = door.lfw_people(tmp_path)

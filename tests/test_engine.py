@@ -24,7 +24,7 @@ def test_detects_the_astronaut(engine: FaceEngine, astronaut: np.ndarray) -> Non
 
 
 def test_two_faces_sorted_by_size(engine: FaceEngine, two_people: np.ndarray) -> None:
-    small = cv2.resize(two_people[:, two_people.shape[1] // 2:], None, fx=0.5, fy=0.5)
+    small = cv2.resize(two_people[:, two_people.shape[1] // 2 :], None, fx=0.5, fy=0.5)
     canvas = two_people.copy()
     canvas[: small.shape[0], : small.shape[1]] = small  # a third, smaller face
     faces = engine.detect(canvas)
@@ -60,7 +60,10 @@ def test_no_face_in_a_blank_image(engine: FaceEngine) -> None:
 
 @pytest.mark.parametrize("model", ["sface", "dlib"])
 def test_same_person_matches_and_stranger_does_not(
-    engine: FaceEngine, hopper: np.ndarray, hopper_reshot: np.ndarray, astronaut: np.ndarray,
+    engine: FaceEngine,
+    hopper: np.ndarray,
+    hopper_reshot: np.ndarray,
+    astronaut: np.ndarray,
     model: str,
 ) -> None:
     def emb(img: np.ndarray) -> np.ndarray:
@@ -108,8 +111,10 @@ def test_fusion_puts_models_on_one_scale(
 
     def scores(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         fx, fy = engine.detect(x)[0], engine.detect(y)[0]
-        return {m: engine.compare(engine.embed(x, fx, m), engine.embed(y, fy, m))
-                for m in engine.model_names}
+        return {
+            m: engine.compare(engine.embed(x, fx, m), engine.embed(y, fy, m))
+            for m in engine.model_names
+        }
 
     t = engine.fusion_calibration().threshold(1e-4)
     assert engine.fuse(scores(hopper, hopper_reshot)) > t

@@ -23,8 +23,13 @@ def unit(v: list[float]) -> np.ndarray:
 
 def test_best_template_per_person_and_unknown(tmp_path: Path) -> None:
     with SQLiteGallery(tmp_path / "g.sqlite") as store:
-        store.add_person("ann", [NewTemplate("m", "v1", unit([1, 0, 0]), source="a1"),
-                                 NewTemplate("m", "v1", unit([0, 1, 0]), source="a2")])
+        store.add_person(
+            "ann",
+            [
+                NewTemplate("m", "v1", unit([1, 0, 0]), source="a1"),
+                NewTemplate("m", "v1", unit([0, 1, 0]), source="a2"),
+            ],
+        )
         store.add_person("bob", [NewTemplate("m", "v1", unit([0, 0, 1]), source="b1")])
         gallery = Gallery(store.templates("m"), "v1")
     assert len(gallery) == 2
@@ -50,8 +55,10 @@ def test_locked_database_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> N
     blocker = sqlite3.connect(path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with SQLiteGallery(path, timeout_s=0.2) as store, \
-                pytest.raises(GalleryError, match="locked"):
+        with (
+            SQLiteGallery(path, timeout_s=0.2) as store,
+            pytest.raises(GalleryError, match="locked"),
+        ):
             store.add_person("bob", [NewTemplate("m", "v", unit([0, 1]))])
     finally:
         blocker.execute("ROLLBACK")
@@ -71,14 +78,19 @@ def test_not_a_gallery_and_missing_gallery(tmp_path: Path) -> None:
 
 
 def test_enrol_then_identify_real_faces(
-    engine: FaceEngine, tmp_path: Path, hopper_path: Path, hopper_reshot: np.ndarray,
+    engine: FaceEngine,
+    tmp_path: Path,
+    hopper_path: Path,
+    hopper_reshot: np.ndarray,
     astronaut: np.ndarray,
 ) -> None:
     with SQLiteGallery(tmp_path / "g.sqlite") as store:
         rep = service.enroll(engine, store, "Grace Hopper", [hopper_path])
         assert rep.accepted == [str(hopper_path)] and not rep.rejected
         assert {m: store.templates(m).matrix.shape for m in ("sface", "dlib")} == {
-            "sface": (1, 128), "dlib": (1, 128)}
+            "sface": (1, 128),
+            "dlib": (1, 128),
+        }
         again = write_image(tmp_path / "again.jpg", hopper_reshot)
         stranger = write_image(tmp_path / "stranger.png", astronaut)
         (hit,) = service.identify(engine, store, again)

@@ -44,15 +44,36 @@ def test_record_and_query_with_filters(jpath: Path) -> None:
     t0 = 1_700_000_000.0
     with Journal(JournalConfig(), jpath) as j:
         ids = [
-            j.record(DoorEvent(Decision.OPEN, "front", "resident", time=t0, track=1,
-                               person="alice", person_id=7, scores={"sface": np.float32(0.61)},
-                               liveness={"score": np.float64(0.9), "votes": np.array([1, 1])},
-                               time_to_open_ms=412.34)),
+            j.record(
+                DoorEvent(
+                    Decision.OPEN,
+                    "front",
+                    "resident",
+                    time=t0,
+                    track=1,
+                    person="alice",
+                    person_id=7,
+                    scores={"sface": np.float32(0.61)},
+                    liveness={"score": np.float64(0.9), "votes": np.array([1, 1])},
+                    time_to_open_ms=412.34,
+                )
+            ),
             j.record(DoorEvent(Decision.UNKNOWN, "front", "no match", time=t0 + 10, track=2)),
-            j.record(DoorEvent(Decision.DENY, "garage", "not allowed at night", time=t0 + 20,
-                               person="bob", person_id=8)),
-            j.record(DoorEvent(Decision.OPEN, "garage", "resident", time=t0 + 30, person="alice",
-                               person_id=7)),
+            j.record(
+                DoorEvent(
+                    Decision.DENY,
+                    "garage",
+                    "not allowed at night",
+                    time=t0 + 20,
+                    person="bob",
+                    person_id=8,
+                )
+            ),
+            j.record(
+                DoorEvent(
+                    Decision.OPEN, "garage", "resident", time=t0 + 30, person="alice", person_id=7
+                )
+            ),
         ]
         assert ids == sorted(ids) and len(set(ids)) == 4
 
@@ -158,8 +179,9 @@ def test_retention_sweeps_old_orphan_files_only(jpath: Path) -> None:
         assert not stale.exists() and fresh.exists() and Path(kept.snapshot_path or "").exists()
 
 
-def test_unusable_snapshot_dir_still_records_the_event(jpath: Path, tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_unusable_snapshot_dir_still_records_the_event(
+    jpath: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a regular file where the snapshot folder should be")
     cfg = JournalConfig(snapshot_dir=blocker / "snaps")
@@ -264,8 +286,10 @@ WRITER = textwrap.dedent("""
 
 def test_committed_events_survive_kill_9(jpath: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(jpath)], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-c", WRITER, str(jpath)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines: list[str] = []
 

@@ -67,8 +67,9 @@ def test_pairs_file_and_a_slice_of_fold_one(engine: FaceEngine) -> None:
     assert len(pairs) == 6000 and {p.fold for p in pairs} == set(range(10))
     assert sum(p.same for p in pairs) == 3000
     subset = [p for p in pairs if p.fold == 0][:60] + [p for p in pairs if p.fold == 0][300:360]
-    emb = lfw.embed_lfw(engine, root, [x for p in subset for x in (p.a, p.b)], "sface",
-                        progress=False)
+    emb = lfw.embed_lfw(
+        engine, root, [x for p in subset for x in (p.a, p.b)], "sface", progress=False
+    )
     scores = lfw.pair_scores(emb, subset, flip=False)
     same = np.array([p.same for p in subset])
     t = engine.threshold("sface", 1e-3)

@@ -66,23 +66,28 @@ def require_pad_model() -> Path:
 def face_points_3d() -> np.ndarray:
     """68 points of a generic face, (x, y, depth) in inter-ocular units, depth towards the
     camera: jaw line far back, nose tip in front (the geometry, not a model of anyone)."""
-    jaw = [(-2.0 * math.cos(a), 1.6 * math.sin(a) - 0.2, -1.2 * math.cos(a) ** 2)
-           for a in np.linspace(0.15, math.pi - 0.15, 17)]
+    jaw = [
+        (-2.0 * math.cos(a), 1.6 * math.sin(a) - 0.2, -1.2 * math.cos(a) ** 2)
+        for a in np.linspace(0.15, math.pi - 0.15, 17)
+    ]
     brows = [(x, -0.75, 0.15) for x in np.r_[np.linspace(-1.3, -0.3, 5), np.linspace(0.3, 1.3, 5)]]
     nose = [(0, y, z) for y, z in ((-0.5, 0.3), (-0.2, 0.5), (0.1, 0.7), (0.4, 0.9))]
     nostrils = [(x, 0.55, 0.5 - 0.3 * abs(x)) for x in np.linspace(-0.35, 0.35, 5)]
     eye = [(-1, 0), (-0.7, -0.12), (-0.3, -0.12), (0, 0), (-0.3, 0.1), (-0.7, 0.1)]
     eyes = [(x - 0.5 + 0.0, y, 0.1) for x, y in eye] + [(-x + 0.5, y, 0.1) for x, y in eye]
     eyes = [(x * 1.0, y, z) for x, y, z in eyes]
-    mouth = [(0.8 * math.cos(a), 1.1 + 0.25 * math.sin(a), 0.35) for a in
-             np.linspace(math.pi, 3 * math.pi, 20, endpoint=False)]
+    mouth = [
+        (0.8 * math.cos(a), 1.1 + 0.25 * math.sin(a), 0.35)
+        for a in np.linspace(math.pi, 3 * math.pi, 20, endpoint=False)
+    ]
     pts = np.array(jaw + brows + nose + nostrils + eyes + mouth, np.float64)
     assert pts.shape == (68, 3)
     return pts
 
 
-def project(pts: np.ndarray, yaw: float, pitch: float, dist: float, f: float = 500.0,
-            scale: float = 0.03) -> np.ndarray:
+def project(
+    pts: np.ndarray, yaw: float, pitch: float, dist: float, f: float = 500.0, scale: float = 0.03
+) -> np.ndarray:
     """Pinhole view of the points (inter-ocular distance = `scale` metres) at `dist` m."""
     a, b = math.radians(yaw), math.radians(pitch)
     ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
@@ -102,7 +107,8 @@ def test_homography_fit_and_residuals() -> None:
     H2, _ = cv2.findHomography(a, noisy, 0)
     ref = cv2.perspectiveTransform(a.reshape(-1, 1, 2), H2).reshape(-1, 2)
     assert homography_residuals(a, noisy) == pytest.approx(
-        np.sqrt(((ref - noisy) ** 2).sum(1).mean()), rel=0.02)
+        np.sqrt(((ref - noisy) ** 2).sum(1).mean()), rel=0.02
+    )
     batch = homography_residuals(np.stack([a, a]), np.stack([b, noisy]))
     assert batch.shape == (2,) and batch[0] < 1e-6 < batch[1]
 
@@ -111,12 +117,18 @@ def test_plane_fits_one_homography_a_head_does_not() -> None:
     pts = face_points_3d()
     flat = pts * [1, 1, 0]
     # coming straight closer gives the least parallax (the nose grows against the jaw line)
-    for yaw, pitch, dist, least in ((15, 0, 0.8, 0.02), (0, 12, 0.8, 0.02), (0, 0, 0.45, 0.005),
-                                    (-10, 8, 0.6, 0.02)):
-        head_res, head_motion = pair_evidence(project(pts, 0, 0, 1.0)[None],
-                                              project(pts, yaw, pitch, dist))
-        flat_res, flat_motion = pair_evidence(project(flat, 0, 0, 1.0)[None],
-                                              project(flat, yaw, pitch, dist))
+    for yaw, pitch, dist, least in (
+        (15, 0, 0.8, 0.02),
+        (0, 12, 0.8, 0.02),
+        (0, 0, 0.45, 0.005),
+        (-10, 8, 0.6, 0.02),
+    ):
+        head_res, head_motion = pair_evidence(
+            project(pts, 0, 0, 1.0)[None], project(pts, yaw, pitch, dist)
+        )
+        flat_res, flat_motion = pair_evidence(
+            project(flat, 0, 0, 1.0)[None], project(flat, yaw, pitch, dist)
+        )
         assert flat_res[0] < 1e-6, "a plane's landmarks fit one homography exactly"
         assert head_res[0] > least, f"parallax expected at yaw {yaw} pitch {pitch} d {dist}"
         assert head_motion[0] > 0.05 and flat_motion[0] > 0.05
@@ -128,8 +140,13 @@ def test_plane_fits_one_homography_a_head_does_not() -> None:
 # -- rendered clips: a flat sheet vs a relief turning its head -------------------------------
 
 
-def relief_views(photo: np.ndarray, face: Face, n: int = 16, depth: float = 1.0,
-                 size: tuple[int, int] = (320, 240)) -> list[np.ndarray]:
+def relief_views(
+    photo: np.ndarray,
+    face: Face,
+    n: int = 16,
+    depth: float = 1.0,
+    size: tuple[int, int] = (320, 240),
+) -> list[np.ndarray]:
     """The photo as a relief turning its head from one side to the other while coming closer;
     depth=0 is the flat photo moved the same way (a print). The relief is about as deep as a
     head: a dome 0.6 face widths deep with a nose 0.3 face widths high. Rendered by inverse
@@ -139,10 +156,10 @@ def relief_views(photo: np.ndarray, face: Face, n: int = 16, depth: float = 1.0,
     nose = face.landmarks[2]
     h, w = photo.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    dome = np.sqrt(np.clip(1 - ((xx - cx) / (0.6 * bw)) ** 2 - ((yy - cy) / (0.7 * bh)) ** 2,
-                           0, 1))
-    bump = np.exp(-(((xx - nose[0]) / (0.1 * bw)) ** 2
-                    + ((yy - nose[1] + 0.05 * bh) / (0.22 * bh)) ** 2))
+    dome = np.sqrt(np.clip(1 - ((xx - cx) / (0.6 * bw)) ** 2 - ((yy - cy) / (0.7 * bh)) ** 2, 0, 1))
+    bump = np.exp(
+        -(((xx - nose[0]) / (0.1 * bw)) ** 2 + ((yy - nose[1] + 0.05 * bh) / (0.22 * bh)) ** 2)
+    )
     D = (depth * bw * (0.6 * dome + 0.3 * bump)).astype(np.float32)  # towards the camera
     W, H = size
     uu, vv = np.meshgrid(np.arange(W, dtype=np.float32), np.arange(H, dtype=np.float32))
@@ -158,8 +175,16 @@ def relief_views(photo: np.ndarray, face: Face, n: int = 16, depth: float = 1.0,
         for _ in range(3):
             d = cv2.remap(D, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
             sx = ((uu - ox) / s - d * math.sin(yaw)) / math.cos(yaw) + cx
-        frames.append(cv2.remap(photo, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                                borderValue=(90, 110, 130)))
+        frames.append(
+            cv2.remap(
+                photo,
+                sx,
+                sy,
+                cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(90, 110, 130),
+            )
+        )
     return frames
 
 
@@ -184,8 +209,7 @@ def test_relief_shows_parallax_a_flat_photo_does_not(engine, hopper, hopper_face
     flat = motion_verdict(engine, relief_views(hopper, hopper_face, depth=0.0), cfg)
     relief = motion_verdict(engine, relief_views(hopper, hopper_face, depth=1.0), cfg)
     assert flat.checked and flat.live is False, flat.to_dict()
-    assert relief.evidence["ratio"] > 2 * flat.evidence["ratio"], (relief.to_dict(),
-                                                                   flat.to_dict())
+    assert relief.evidence["ratio"] > 2 * flat.evidence["ratio"], (relief.to_dict(), flat.to_dict())
     json.dumps([relief.to_dict(), flat.to_dict()])  # evidence is plain JSON
 
 
@@ -203,8 +227,7 @@ def test_real_head_is_live_replayed_video_is_not_caught_by_motion(engine) -> Non
     video = require_data("video") / "apfol_liveness"
     live = motion_verdict(engine, video_frames(video / "real2.webm", limit=75), MotionConfig())
     assert live.checked and live.live is True, live.to_dict()
-    replay = motion_verdict(engine, video_frames(video / "fake2.webm", limit=75),
-                            MotionConfig())
+    replay = motion_verdict(engine, video_frames(video / "fake2.webm", limit=75), MotionConfig())
     assert replay.live is not False, replay.to_dict()
 
 
@@ -220,6 +243,7 @@ def test_pairs_whose_alignment_did_not_converge_are_no_evidence() -> None:
     """Misplaced landmarks (a face cut by the photo's edge, half hidden by another) leave an
     alignment the flow cannot close in one pass: such a pair's residual is the failed
     alignment, not parallax, so it must not make a photo look live."""
+
     def verdict(pairs, **cfg):
         check = PlanarMotionCheck(MotionConfig(**cfg))
         st = check._tracks.get(1)
@@ -247,8 +271,9 @@ def test_pairs_whose_alignment_did_not_converge_are_no_evidence() -> None:
 @pytest.mark.parametrize("kind", ATTACK_KINDS)
 def test_rendered_attacks_move_as_a_plane(engine, hopper, hopper_face, kind) -> None:
     box = tuple(float(v) for v in hopper_face.bbox)
-    clip = render_attack(hopper, np.random.default_rng(1), kind=kind, face_box=box,
-                         approach=True, duration_s=2.0)
+    clip = render_attack(
+        hopper, np.random.default_rng(1), kind=kind, face_box=box, approach=True, duration_s=2.0
+    )
     assert len(clip.frames) == len(clip.face_boxes) == len(clip.homographies) == 30
     v = motion_verdict(engine, clip.frames, MotionConfig())
     assert v.checked and v.live is False, v.to_dict()
@@ -292,14 +317,17 @@ ATTACK = LivenessVerdict(True, False, "x", 0.1, note="flat")
 UNSURE = LivenessVerdict(False, None, "x", note="too little motion to tell")
 
 
-@pytest.mark.parametrize(("a", "b", "need", "on_undecided", "expect"), [
-    (LIVE, LIVE, "all", "wait", (True, True, False)),
-    (LIVE, ATTACK, "any", "allow", (True, False, False)),  # an attack verdict always wins
-    (LIVE, UNSURE, "all", "wait", (False, None, True)),  # the door waits
-    (LIVE, UNSURE, "all", "allow", (False, None, False)),
-    (LIVE, UNSURE, "any", "wait", (True, True, False)),
-    (UNSURE, UNSURE, "any", "challenge", (False, None, True)),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "need", "on_undecided", "expect"),
+    [
+        (LIVE, LIVE, "all", "wait", (True, True, False)),
+        (LIVE, ATTACK, "any", "allow", (True, False, False)),  # an attack verdict always wins
+        (LIVE, UNSURE, "all", "wait", (False, None, True)),  # the door waits
+        (LIVE, UNSURE, "all", "allow", (False, None, False)),
+        (LIVE, UNSURE, "any", "wait", (True, True, False)),
+        (UNSURE, UNSURE, "any", "challenge", (False, None, True)),
+    ],
+)
 def test_policy_combines_checks(a, b, need, on_undecided, expect) -> None:
     cfg = LivenessConfig(need=need, on_undecided=on_undecided)
     pol = PolicyLiveness(cfg, {"passive": Fixed("passive", a), "motion": Fixed("motion", b)})
@@ -351,7 +379,7 @@ class ScriptedLandmarks:
         ear = self.ears.pop(0) if self.ears else 0.3
         lm = self.base.copy()
         for a in (36, 42):
-            c = lm[a:a + 6].mean(0)
+            c = lm[a : a + 6].mean(0)
             width = np.linalg.norm(lm[a + 3] - lm[a])
             for i, sign in ((1, -1), (2, -1), (4, 1), (5, 1)):
                 lm[a + i, 1] = c[1] + sign * ear * width / 2
@@ -364,8 +392,12 @@ def test_blink_challenge_prompts_and_passes() -> None:
     lm = ScriptedLandmarks([0.3, 0.31, 0.12, 0.1, 0.3])
     assert eye_aspect_ratio(lm(None, None)) == pytest.approx(0.3, abs=0.01)
     lm.ears = [0.3, 0.31, 0.12, 0.1, 0.3]
-    ch = ChallengeCheck(ChallengeConfig(after_s=0.5), lm, prompt=lambda t, s: prompts.append(s),
-                        clock=lambda: now[0])
+    ch = ChallengeCheck(
+        ChallengeConfig(after_s=0.5),
+        lm,
+        prompt=lambda t, s: prompts.append(s),
+        clock=lambda: now[0],
+    )
     pol = PolicyLiveness(LivenessConfig(checks=["challenge"]), {"challenge": ch}, ch)
     face = Face(np.array([250, 170, 140, 170], np.float32), np.zeros((5, 2), np.float32), 0.9)
     img = np.zeros((480, 640, 3), np.uint8)
@@ -379,8 +411,11 @@ def test_blink_challenge_prompts_and_passes() -> None:
 
 def test_challenge_not_done_in_time_fails() -> None:
     now = [0.0]
-    ch = ChallengeCheck(ChallengeConfig(after_s=0.0, timeout_s=1.0),
-                        ScriptedLandmarks([0.3] * 50), clock=lambda: now[0])
+    ch = ChallengeCheck(
+        ChallengeConfig(after_s=0.0, timeout_s=1.0),
+        ScriptedLandmarks([0.3] * 50),
+        clock=lambda: now[0],
+    )
     pol = PolicyLiveness(LivenessConfig(checks=["challenge"]), {"challenge": ch}, ch)
     face = Face(np.array([250, 170, 140, 170], np.float32), np.zeros((5, 2), np.float32), 0.9)
     for _ in range(10):
@@ -405,20 +440,27 @@ def run_door(engine, gallery: Path, frames, liveness) -> list[DoorEvent]:
     events: list[DoorEvent] = []
     clock = VirtualClock()
     with SQLiteGallery(gallery, create=False) as store:
-        Runtime(entrance="main", engine=engine, store=store,
-                source=FrameListSource(frames, fps=15, pace="simulated", clock=clock),
-                clock=clock, sinks=[events.append], liveness=liveness,
-                decision=DecisionConfig()).run()
+        Runtime(
+            entrance="main",
+            engine=engine,
+            store=store,
+            source=FrameListSource(frames, fps=15, pace="simulated", clock=clock),
+            clock=clock,
+            sinks=[events.append],
+            liveness=liveness,
+            decision=DecisionConfig(),
+        ).run()
     return events
 
 
-def test_residents_printed_photo_never_opens_the_door(engine, hopper, hopper_face,
-                                                      hopper_gallery) -> None:
+def test_residents_printed_photo_never_opens_the_door(
+    engine, hopper, hopper_face, hopper_gallery
+) -> None:
     box = tuple(float(v) for v in hopper_face.bbox)
-    clip = render_attack(hopper, np.random.default_rng(3), kind="print", face_box=box,
-                         approach=True, duration_s=3.0)
-    events = run_door(engine, hopper_gallery, clip.frames,
-                      build_liveness(LivenessConfig(), engine))
+    clip = render_attack(
+        hopper, np.random.default_rng(3), kind="print", face_box=box, approach=True, duration_s=3.0
+    )
+    events = run_door(engine, hopper_gallery, clip.frames, build_liveness(LivenessConfig(), engine))
     assert not [e for e in events if e.decision is Decision.OPEN], [e.to_dict() for e in events]
     denied = [e for e in events if e.decision is Decision.DENY]
     assert denied and denied[0].person == "Grace Hopper"
@@ -442,10 +484,10 @@ def test_real_resident_opens_replay_with_passive_model_does_not(engine, tmp_path
     assert "no passive PAD model" in opens[0].liveness["note"]
     model = require_pad_model()
     replay = video_frames(video / "fake2.webm", limit=75)
-    events = run_door(engine, gallery, replay,
-                      build_liveness(LivenessConfig(model=model), engine))
+    events = run_door(engine, gallery, replay, build_liveness(LivenessConfig(model=model), engine))
     assert events and not [e for e in events if e.decision is Decision.OPEN], [
-        e.to_dict() for e in events]
+        e.to_dict() for e in events
+    ]
     for e in events:  # recognised (DENY as an attack) or not (UNKNOWN): never live
         assert e.liveness["live"] is not True, e.to_dict()
         if e.decision is Decision.DENY:
@@ -476,8 +518,9 @@ def test_minifasnet_scores_live_and_spoof(engine) -> None:
     from facegate.imageio import load_image
 
     real = load_image(root / "real" / "silentface" / "image_T1.jpg")  # EXIF-rotated
-    spoof = load_image(root / "spoof" / "nuaa" / "0001" / sorted(
-        os.listdir(root / "spoof" / "nuaa" / "0001"))[0])
+    spoof = load_image(
+        root / "spoof" / "nuaa" / "0001" / sorted(os.listdir(root / "spoof" / "nuaa" / "0001"))[0]
+    )
     s_real = float(model.score(real, engine.detect(real)[:1])[0])
     s_spoof = float(model.score(spoof, engine.detect(spoof)[:1])[0])
     assert s_real > 0.5 > 0.05 > s_spoof
@@ -501,16 +544,25 @@ def test_cli_liveness_image_and_video(engine, hopper, tmp_path, capsys, monkeypa
 
 
 def _event(decision: Decision, person: str | None, live: bool | None) -> DoorEvent:
-    return DoorEvent(decision, "bench", "", track=1, person=person,
-                     liveness={"checked": live is not None, "live": live, "method": "motion"})
+    return DoorEvent(
+        decision,
+        "bench",
+        "",
+        track=1,
+        person=person,
+        liveness={"checked": live is not None, "live": live, "method": "motion"},
+    )
 
 
 def test_plan_attacks_shows_each_resident_their_own_photo() -> None:
     from facegate.bench.door import Visit, plan_attacks
 
     enrol = {"Ann": ["Ann/1.jpg", "Ann/2.jpg"], "Bob": ["Bob/1.jpg"]}
-    visits = [Visit("resident", "Ann", "Ann/3.jpg"), Visit("resident", "Bob", "Bob/2.jpg"),
-              Visit("stranger", "Cy", "Cy/1.jpg")]
+    visits = [
+        Visit("resident", "Ann", "Ann/3.jpg"),
+        Visit("resident", "Bob", "Bob/2.jpg"),
+        Visit("stranger", "Cy", "Cy/1.jpg"),
+    ]
     planned = plan_attacks(enrol, visits, 40, seed=3)
     assert planned == plan_attacks(enrol, visits, 40, seed=3)  # reproducible
     assert [v.kind for v in planned[:4]] == ["print", "screen", "print", "screen"]
@@ -522,39 +574,63 @@ def test_plan_attacks_shows_each_resident_their_own_photo() -> None:
     assert plan_attacks(enrol, visits, 0, seed=3) == []
 
 
-def test_admitted_attack_is_a_false_open_reported_apart(tmp_path, hopper,
-                                                        monkeypatch) -> None:
+def test_admitted_attack_is_a_false_open_reported_apart(tmp_path, hopper, monkeypatch) -> None:
     """The benchmark's accounting: an attack visit that opens the door is a false open, counted
     with the attacks (by kind), never with strangers; the outcome says what stopped the others."""
     from facegate.bench import door
 
     root = tmp_path / "lfw"
     (root / "gray" / "Grace_Hopper").mkdir(parents=True)
-    write_image(root / "gray" / "Grace_Hopper" / "Grace_Hopper_0001.jpg",
-                cv2.resize(hopper, (250, 250)))
-    scripted = iter([
-        [_event(Decision.OPEN, "Grace_Hopper", None)],  # admitted: liveness let it through
-        [_event(Decision.DENY, "Grace_Hopper", False)],  # recognised, liveness: attack
-        [_event(Decision.DENY, "Grace_Hopper", None)],  # recognised, never shown to be live
-        [_event(Decision.UNKNOWN, None, None)],  # not recognised at all
-    ])
+    write_image(
+        root / "gray" / "Grace_Hopper" / "Grace_Hopper_0001.jpg", cv2.resize(hopper, (250, 250))
+    )
+    scripted = iter(
+        [
+            [_event(Decision.OPEN, "Grace_Hopper", None)],  # admitted: liveness let it through
+            [_event(Decision.DENY, "Grace_Hopper", False)],  # recognised, liveness: attack
+            [_event(Decision.DENY, "Grace_Hopper", None)],  # recognised, never shown to be live
+            [_event(Decision.UNKNOWN, None, None)],  # not recognised at all
+        ]
+    )
     monkeypatch.setattr(door, "run_visit", lambda *a, **k: (next(scripted), None, 10, 0.1, 0.1))
-    planned = [door.Visit(kind, "Grace_Hopper", "Grace_Hopper/Grace_Hopper_0001.jpg")
-               for kind in ("print", "screen", "print", "screen")]
-    results = door.run_attacks(None, None, root, planned, NoLiveness(),
-                               decision=DecisionConfig(), quality=None, seed=0, fps=15.0,
-                               duration_s=0.4, progress=False)
-    assert [r.outcome for r in results] == ["opened", "attack_detected",
-                                            "liveness_not_established", "not_recognised"]
+    planned = [
+        door.Visit(kind, "Grace_Hopper", "Grace_Hopper/Grace_Hopper_0001.jpg")
+        for kind in ("print", "screen", "print", "screen")
+    ]
+    results = door.run_attacks(
+        None,
+        None,
+        root,
+        planned,
+        NoLiveness(),
+        decision=DecisionConfig(),
+        quality=None,
+        seed=0,
+        fps=15.0,
+        duration_s=0.4,
+        progress=False,
+    )
+    assert [r.outcome for r in results] == [
+        "opened",
+        "attack_detected",
+        "liveness_not_established",
+        "not_recognised",
+    ]
     assert [r.false_open for r in results] == [True, False, False, False]
-    stranger = door.VisitResult(door.Visit("stranger", "X", "X/1.jpg"), None, None, 5, 6, 0.1,
-                                0.1, ["unknown"])
+    stranger = door.VisitResult(
+        door.Visit("stranger", "X", "X/1.jpg"), None, None, 5, 6, 0.1, 0.1, ["unknown"]
+    )
     s = door.DoorBenchReport([stranger, *results], 1, 0).summary()
     assert s["false_opens"] == 1 and s["attack_opens"] == 1 and s["false_opens_stranger"] == 0
     assert s["stranger_visits"] == 1 and s["attack_visits"] == 4
-    assert s["attacks_by_kind"]["print"] == {"visits": 2, "opens": 1, "attack_detected": 0,
-                                             "liveness_not_established": 1, "denied_other": 0,
-                                             "not_recognised": 0}
+    assert s["attacks_by_kind"]["print"] == {
+        "visits": 2,
+        "opens": 1,
+        "attack_detected": 0,
+        "liveness_not_established": 1,
+        "denied_other": 0,
+        "not_recognised": 0,
+    }
     assert s["attacks_by_kind"]["screen"]["attack_detected"] == 1
     assert s["attacks_recognised"] == 3
     text = door.DoorBenchReport([stranger, *results], 1, 0).to_text()
@@ -570,13 +646,20 @@ def test_liveness_verdict_decides_an_attack_visit(engine, hopper, hopper_gallery
     from tests.test_clips import HOPPER_CROP
 
     x, y, side = HOPPER_CROP  # Grace Hopper framed like an LFW photo
-    face = cv2.resize(hopper[y:y + side, x:x + side], (250, 250), interpolation=cv2.INTER_AREA)
+    face = cv2.resize(hopper[y : y + side, x : x + side], (250, 250), interpolation=cv2.INTER_AREA)
     clip = render_attack_visit(face, np.random.default_rng(5), kind="screen", duration_s=3.0)
     with SQLiteGallery(hopper_gallery, create=False) as store:
-        off, *_ = door.run_visit(engine, store, clip, DecisionConfig(), QualityConfig(),
-                                 NoLiveness())
-        on, *_ = door.run_visit(engine, store, clip, DecisionConfig(), QualityConfig(),
-                                build_liveness(LivenessConfig(), engine))
+        off, *_ = door.run_visit(
+            engine, store, clip, DecisionConfig(), QualityConfig(), NoLiveness()
+        )
+        on, *_ = door.run_visit(
+            engine,
+            store,
+            clip,
+            DecisionConfig(),
+            QualityConfig(),
+            build_liveness(LivenessConfig(), engine),
+        )
     assert door.attack_outcome(off)[0] == "opened", [e.to_dict() for e in off]
     outcome, verdict = door.attack_outcome(on)
     assert outcome == "attack_detected", [e.to_dict() for e in on]
@@ -587,9 +670,27 @@ def test_liveness_verdict_decides_an_attack_visit(engine, hopper, hopper_gallery
 def test_bench_door_cli_runs_attack_visits(engine, capsys, monkeypatch) -> None:
     lfw = require_data("lfw")
     monkeypatch.setenv("FACEGATE_CACHE", str(engine.cache_dir))
-    assert main(["bench", "door", "--data", str(lfw), "--residents", "2",
-                 "--visits-per-resident", "0", "--strangers", "0", "--attacks", "2",
-                 "--json", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "door",
+                "--data",
+                str(lfw),
+                "--residents",
+                "2",
+                "--visits-per-resident",
+                "0",
+                "--strangers",
+                "0",
+                "--attacks",
+                "2",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     s = json.loads(capsys.readouterr().out)
     assert s["attack_visits"] == 2 and s["resident_visits"] == 0
     assert set(s["attacks_by_kind"]) == {"print", "screen"}

@@ -18,12 +18,11 @@ from facegate.runtime.quality import QualityConfig, assess
 def _big_frame(face_img: np.ndarray) -> np.ndarray:
     frame = np.full((1080, 1920, 3), 90, np.uint8)
     h, w = face_img.shape[:2]
-    frame[300:300 + h, 700:700 + w] = face_img
+    frame[300 : 300 + h, 700 : 700 + w] = face_img
     return frame
 
 
-def test_a_shot_keeps_a_small_copy_that_embeds_like_the_frame(engine: FaceEngine,
-                                                               hopper) -> None:
+def test_a_shot_keeps_a_small_copy_that_embeds_like_the_frame(engine: FaceEngine, hopper) -> None:
     frame = _big_frame(hopper)
     face = engine.detect(frame)[0]
     q = assess(face, engine.align(frame, face), QualityConfig())
@@ -58,8 +57,7 @@ def test_cached_models_load_without_onnx(engine: FaceEngine) -> None:
         "e.detector.prepare(); e.embedder()\n"
         "print('onnx' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 

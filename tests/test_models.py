@@ -25,10 +25,20 @@ def test_blocked_dequantize_matches_definition() -> None:
     scale = np.array([[0.5, 2.0], [1.0, 3.0]], np.float32)  # blocks of 3 along axis 1
     zero = np.array([[0, 1], [0, -1]], np.int8)
     out = onnx_prep.dequantize(q, scale, zero, axis=1, block_size=3)
-    expect = np.array([
-        [(-6 - 0) * 0.5, (-5) * 0.5, (-4) * 0.5, (-3 - 1) * 2.0, (-2 - 1) * 2.0, (-1 - 1) * 2.0],
-        [0 * 1.0, 1 * 1.0, 2 * 1.0, (3 + 1) * 3.0, (4 + 1) * 3.0, (5 + 1) * 3.0],
-    ], np.float32)
+    expect = np.array(
+        [
+            [
+                (-6 - 0) * 0.5,
+                (-5) * 0.5,
+                (-4) * 0.5,
+                (-3 - 1) * 2.0,
+                (-2 - 1) * 2.0,
+                (-1 - 1) * 2.0,
+            ],
+            [0 * 1.0, 1 * 1.0, 2 * 1.0, (3 + 1) * 3.0, (4 + 1) * 3.0, (5 + 1) * 3.0],
+        ],
+        np.float32,
+    )
     np.testing.assert_allclose(out, expect)
 
 
@@ -87,8 +97,9 @@ def test_yunet_decoding_matches_opencv(engine: FaceEngine, astronaut: np.ndarray
     np.testing.assert_allclose(ours[0].landmarks.ravel(), rows[0, 4:14], atol=0.5)
 
 
-def test_sface_embedding_matches_opencv_recognizer(engine: FaceEngine, astronaut: np.ndarray,
-                                                   cache_dir: Path) -> None:
+def test_sface_embedding_matches_opencv_recognizer(
+    engine: FaceEngine, astronaut: np.ndarray, cache_dir: Path
+) -> None:
     """Same weights, OpenCV's own alignment and pre-processing: same embedding."""
     face = engine.detect(astronaut)[0]
     ours = engine.embed(astronaut, face, model="sface")
@@ -96,8 +107,7 @@ def test_sface_embedding_matches_opencv_recognizer(engine: FaceEngine, astronaut
     rec = cv2.FaceRecognizerSF.create(str(prepared), "")
     row = np.concatenate([face.bbox, face.landmarks.ravel(), [face.score]]).astype(np.float32)
     crop = rec.alignCrop(astronaut, row)
-    np.testing.assert_allclose(crop.astype(int), align_arcface(astronaut, face.landmarks),
-                               atol=1)
+    np.testing.assert_allclose(crop.astype(int), align_arcface(astronaut, face.landmarks), atol=1)
     ref = rec.feature(crop).ravel()
     assert float(ours @ (ref / np.linalg.norm(ref))) > 0.999
 
@@ -109,10 +119,14 @@ def tiny_arcface(path: Path, with_normalisation: bool) -> Path:
     nodes, inits = [], [numpy_helper.from_array(w, "w")]
     x = "input.1"
     if with_normalisation:
-        inits += [numpy_helper.from_array(np.array([127.5], np.float32), "m"),
-                  numpy_helper.from_array(np.array([1 / 128], np.float32), "s")]
-        nodes += [helper.make_node("Sub", [x, "m"], ["c"]), helper.make_node("Mul", ["c", "s"],
-                                                                              ["n"])]
+        inits += [
+            numpy_helper.from_array(np.array([127.5], np.float32), "m"),
+            numpy_helper.from_array(np.array([1 / 128], np.float32), "s"),
+        ]
+        nodes += [
+            helper.make_node("Sub", [x, "m"], ["c"]),
+            helper.make_node("Mul", ["c", "s"], ["n"]),
+        ]
         x = "n"
     nodes += [
         helper.make_node("Conv", [x, "w"], ["f"], strides=[8, 8]),
@@ -121,9 +135,12 @@ def tiny_arcface(path: Path, with_normalisation: bool) -> Path:
         helper.make_node("Flatten", ["p"], ["emb"]),
     ]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("input.1", TensorProto.FLOAT,
-                                                       [None, 3, 112, 112])],
-        [helper.make_tensor_value_info("emb", TensorProto.FLOAT, [None, 16])], inits)
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [None, 3, 112, 112])],
+        [helper.make_tensor_value_info("emb", TensorProto.FLOAT, [None, 16])],
+        inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
@@ -131,15 +148,24 @@ def tiny_arcface(path: Path, with_normalisation: bool) -> Path:
 
 
 @pytest.mark.parametrize("inside", [False, True])
-def test_user_arcface_model_through_config(tmp_path: Path, astronaut: np.ndarray,
-                                           inside: bool) -> None:
+def test_user_arcface_model_through_config(
+    tmp_path: Path, astronaut: np.ndarray, inside: bool
+) -> None:
     path = tiny_arcface(tmp_path / "mine.onnx", with_normalisation=inside)
-    engine = FaceEngine.from_config({
-        "cache_dir": str(tmp_path / "cache"),
-        "model": "mine",
-        "recognizers": [{"name": "mine", "kind": "arcface_onnx", "path": str(path),
-                         "thresholds": {1e-3: 0.9, 1e-5: 0.95}}],
-    })
+    engine = FaceEngine.from_config(
+        {
+            "cache_dir": str(tmp_path / "cache"),
+            "model": "mine",
+            "recognizers": [
+                {
+                    "name": "mine",
+                    "kind": "arcface_onnx",
+                    "path": str(path),
+                    "thresholds": {1e-3: 0.9, 1e-5: 0.95},
+                }
+            ],
+        }
+    )
     face = engine.detect(astronaut)[0]
     emb = engine.embed(astronaut, face)
     assert emb.shape == (16,) and abs(np.linalg.norm(emb) - 1) < 1e-5
@@ -154,13 +180,18 @@ def test_user_arcface_model_through_config(tmp_path: Path, astronaut: np.ndarray
 
 def test_user_model_with_wrong_layout_is_refused(tmp_path: Path) -> None:
     graph = helper.make_graph(
-        [helper.make_node("Flatten", ["x"], ["y"])], "bad",
+        [helper.make_node("Flatten", ["x"], ["y"])],
+        "bad",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 64, 64])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12288])])
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 12288])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(tmp_path / "bad.onnx"))
-    cfg = EngineConfig(cache_dir=tmp_path, model="bad", recognizers=[
-        RecognizerConfig(name="bad", kind="arcface_onnx", path=tmp_path / "bad.onnx")])
+    cfg = EngineConfig(
+        cache_dir=tmp_path,
+        model="bad",
+        recognizers=[RecognizerConfig(name="bad", kind="arcface_onnx", path=tmp_path / "bad.onnx")],
+    )
     with pytest.raises(ModelError, match=r"\[N,3,112,112\]"):
         FaceEngine(cfg).embedder()

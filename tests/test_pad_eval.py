@@ -33,10 +33,28 @@ def fake_samples() -> list[Sample]:
     out = []
     for subj, real_mu in (("s1", 0.9), ("s2", 0.8), ("s3", 0.85), ("s4", 0.3)):
         for k in range(10):
-            out.append(Sample(Path(f"r{subj}{k}"), f"nuaa/{subj}/{k}", "nuaa", f"nuaa/{subj}",
-                              False, "real", real_mu + 0.01 * k))
-            out.append(Sample(Path(f"s{subj}{k}"), f"nuaa/{subj}/{k}", "nuaa", f"nuaa/{subj}",
-                              True, "print", 0.02 + 0.001 * k))
+            out.append(
+                Sample(
+                    Path(f"r{subj}{k}"),
+                    f"nuaa/{subj}/{k}",
+                    "nuaa",
+                    f"nuaa/{subj}",
+                    False,
+                    "real",
+                    real_mu + 0.01 * k,
+                )
+            )
+            out.append(
+                Sample(
+                    Path(f"s{subj}{k}"),
+                    f"nuaa/{subj}/{k}",
+                    "nuaa",
+                    f"nuaa/{subj}",
+                    True,
+                    "print",
+                    0.02 + 0.001 * k,
+                )
+            )
     out.append(Sample(Path("x"), "other/x.jpg", "other", "other", True, "screen", 0.95))
     out.append(Sample(Path("y"), "other/y.jpg", "other", "other", False, "real", None))
     return out
@@ -59,8 +77,12 @@ def test_report_is_subject_disjoint() -> None:
 
 
 def test_find_samples_layout(tmp_path, hopper) -> None:
-    for rel in ("real/nuaa/0001/a.jpg", "spoof/nuaa/0001/b.jpg", "spoof/silentface/image_F2.jpg",
-                "real/liveness_opencv_x/1.png"):
+    for rel in (
+        "real/nuaa/0001/a.jpg",
+        "spoof/nuaa/0001/b.jpg",
+        "spoof/silentface/image_F2.jpg",
+        "real/liveness_opencv_x/1.png",
+    ):
         p = tmp_path / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         write_image(p, hopper)
@@ -86,8 +108,23 @@ def test_eval_pad_cli_on_a_small_copy(tmp_path, engine, capsys, monkeypatch) -> 
             for f in files:
                 (dst / f.name).write_bytes(f.read_bytes())
     monkeypatch.setenv("FACEGATE_CACHE", str(engine.cache_dir))
-    assert main(["eval", "pad", "--data", str(tmp_path), "--pad-model", str(model),
-                 "--folds", "2", "--json", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "pad",
+                "--data",
+                str(tmp_path),
+                "--pad-model",
+                str(model),
+                "--folds",
+                "2",
+                "--json",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     d = json.loads(capsys.readouterr().out)
     assert d["folds"] == 2 and len(d["fold_thresholds"]) == 2
     assert d["held_out_subjects"]["apcer"]["print"]["n"] == 8

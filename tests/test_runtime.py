@@ -50,7 +50,7 @@ def approach(photo: np.ndarray, frames: int = 24, size=(640, 480)) -> list[np.nd
         canvas = np.full((h, w, 3), (70, 90, 110), np.uint8)
         x0 = int((w - pw) / 2 + 40 * np.sin(k / 5))
         x0, y0 = max(0, x0), h - ph
-        canvas[y0:y0 + ph, x0:x0 + min(pw, w - x0)] = img[:, : min(pw, w - x0)]
+        canvas[y0 : y0 + ph, x0 : x0 + min(pw, w - x0)] = img[:, : min(pw, w - x0)]
         out.append(canvas)
     return out
 
@@ -66,8 +66,9 @@ def gallery(tmp_path: Path, engine: FaceEngine, hopper_path: Path) -> Path:
 def make_runtime(engine, store, frames, sinks, **kw) -> Runtime:
     clock = VirtualClock()
     source = FrameListSource(frames, fps=15, pace="simulated", clock=clock)
-    return Runtime(entrance="main", engine=engine, store=store, source=source, clock=clock,
-                   sinks=sinks, **kw)
+    return Runtime(
+        entrance="main", engine=engine, store=store, source=source, clock=clock, sinks=sinks, **kw
+    )
 
 
 def test_resident_walking_up_opens_once(engine, gallery, hopper) -> None:
@@ -86,8 +87,9 @@ def test_resident_walking_up_opens_once(engine, gallery, hopper) -> None:
 def test_stranger_is_journalled_as_unknown(engine, tmp_path, astronaut, hopper) -> None:
     path = tmp_path / "g.sqlite"
     with SQLiteGallery(path) as store:
-        assert service.enroll(engine, store, "Eileen Collins", [cv2.imencode(
-            ".png", astronaut)[1].tobytes()]).accepted
+        assert service.enroll(
+            engine, store, "Eileen Collins", [cv2.imencode(".png", astronaut)[1].tobytes()]
+        ).accepted
         events: list[DoorEvent] = []
         make_runtime(engine, store, approach(hopper), [events.append]).run()
     assert [e.decision for e in events] == [Decision.UNKNOWN]
@@ -100,8 +102,13 @@ def test_rules_deny_outside_the_window(engine, gallery, hopper) -> None:
     closed = {"rules": [{"people": ["*"], "valid_until": (now - timedelta(days=2)).isoformat()}]}
     events: list[DoorEvent] = []
     with SQLiteGallery(gallery, create=False) as store:
-        make_runtime(engine, store, approach(hopper), [events.append],
-                     access=AccessPolicy(AccessConfig.model_validate(closed))).run()
+        make_runtime(
+            engine,
+            store,
+            approach(hopper),
+            [events.append],
+            access=AccessPolicy(AccessConfig.model_validate(closed)),
+        ).run()
     assert [e.decision for e in events] == [Decision.DENY]
     assert events[0].person == "Grace Hopper" and events[0].reason
 
@@ -109,8 +116,13 @@ def test_rules_deny_outside_the_window(engine, gallery, hopper) -> None:
 def test_required_liveness_without_a_check_denies(engine, gallery, hopper) -> None:
     events: list[DoorEvent] = []
     with SQLiteGallery(gallery, create=False) as store:
-        make_runtime(engine, store, approach(hopper), [events.append],
-                     decision=DecisionConfig(require_liveness=True)).run()
+        make_runtime(
+            engine,
+            store,
+            approach(hopper),
+            [events.append],
+            decision=DecisionConfig(require_liveness=True),
+        ).run()
     assert [e.decision for e in events] == [Decision.DENY]
     assert "liveness" in events[0].reason
 
@@ -136,8 +148,9 @@ class FlakyCapture:
         pass
 
 
-def test_camera_outage_is_journalled_and_door_keeps_working(engine, gallery, hopper,
-                                                           tmp_path) -> None:
+def test_camera_outage_is_journalled_and_door_keeps_working(
+    engine, gallery, hopper, tmp_path
+) -> None:
     frames = approach(hopper, 24)
     calls = {"n": 0}
 
@@ -150,14 +163,31 @@ def test_camera_outage_is_journalled_and_door_keeps_working(engine, gallery, hop
         return FlakyCapture(frames)
 
     events: list[DoorEvent] = []
-    source = CameraSource("0", capture_factory=factory, reconnect_min_s=0.01,
-                          reconnect_max_s=0.05, stall_timeout_s=1.0)
+    source = CameraSource(
+        "0",
+        capture_factory=factory,
+        reconnect_min_s=0.01,
+        reconnect_max_s=0.05,
+        stall_timeout_s=1.0,
+    )
     with SQLiteGallery(gallery, create=False) as store, Journal(None, tmp_path / "j.sqlite") as j:
-        rt = Runtime(entrance="main", engine=engine, store=store, source=source,
-                     clock=WallClock(), sinks=[events.append, j.record])
-        source.add_status_callback(lambda kind, detail: rt.emit(DoorEvent(
-            Decision.SOURCE_LOST if kind == "lost" else Decision.SOURCE_RESTORED, "main",
-            detail)))
+        rt = Runtime(
+            entrance="main",
+            engine=engine,
+            store=store,
+            source=source,
+            clock=WallClock(),
+            sinks=[events.append, j.record],
+        )
+        source.add_status_callback(
+            lambda kind, detail: rt.emit(
+                DoorEvent(
+                    Decision.SOURCE_LOST if kind == "lost" else Decision.SOURCE_RESTORED,
+                    "main",
+                    detail,
+                )
+            )
+        )
         rt.run(max_frames=len(frames) + 3)
         source.close()
         kinds = [r["decision"] for r in j.query(limit=None)]
@@ -170,16 +200,19 @@ def test_broken_door_is_journalled_and_run_goes_on(engine, gallery, hopper, tmp_
     clip.mkdir()
     for i, f in enumerate(approach(hopper)):
         write_image(clip / f"{i:03d}.jpg", f)
-    cfg = load_config({
-        "engine": EngineConfig(cache_dir=engine.cache_dir).model_dump(),
-        "runtime": {"source": {"uri": str(clip), "pace": "simulated", "fps": 15},
-                    "door": {"kind": "webhook", "url": "http://127.0.0.1:9/open",
-                             "timeout_s": 0.5},
-                    "journal": {"path": str(tmp_path / "journal.sqlite")},
-                    # the test clip is a flat photo moved about: the motion check would
-                    # (rightly) call it an attack; this test is about the door
-                    "liveness": {"checks": []}},
-    })
+    cfg = load_config(
+        {
+            "engine": EngineConfig(cache_dir=engine.cache_dir).model_dump(),
+            "runtime": {
+                "source": {"uri": str(clip), "pace": "simulated", "fps": 15},
+                "door": {"kind": "webhook", "url": "http://127.0.0.1:9/open", "timeout_s": 0.5},
+                "journal": {"path": str(tmp_path / "journal.sqlite")},
+                # the test clip is a flat photo moved about: the motion check would
+                # (rightly) call it an attack; this test is about the door
+                "liveness": {"checks": []},
+            },
+        }
+    )
     stats = run_entrance(cfg, gallery=gallery)
     assert stats.events.get("open") == 1
     with Journal(None, tmp_path / "journal.sqlite") as j:
@@ -200,8 +233,19 @@ def test_cli_run_json_lines(engine, gallery, hopper, tmp_path, capsys, monkeypat
         write_image(clip / f"{i:03d}.png", f)
     cfg = tmp_path / "entrance.yaml"
     cfg.write_text("runtime:\n  liveness:\n    checks: []\n")  # the clip is a flat photo
-    code = main(["run", "--config", str(cfg), "--source", str(clip), "--db", str(gallery),
-                 "--until-end", "--json"])
+    code = main(
+        [
+            "run",
+            "--config",
+            str(cfg),
+            "--source",
+            str(clip),
+            "--db",
+            str(gallery),
+            "--until-end",
+            "--json",
+        ]
+    )
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     events = [json.loads(x) for x in out if '"decision"' in x]
@@ -233,8 +277,9 @@ def test_real_clip_with_nobody_enrolled_never_opens(engine, tmp_path, astronaut)
     frames = read_video(video, 150)
     path = tmp_path / "g.sqlite"
     with SQLiteGallery(path) as store:
-        assert service.enroll(engine, store, "Eileen Collins",
-                              [cv2.imencode(".png", astronaut)[1].tobytes()]).accepted
+        assert service.enroll(
+            engine, store, "Eileen Collins", [cv2.imencode(".png", astronaut)[1].tobytes()]
+        ).accepted
         events: list[DoorEvent] = []
         make_runtime(engine, store, frames, [events.append]).run()
     assert events and all(e.decision is Decision.UNKNOWN for e in events)

@@ -27,21 +27,27 @@ def _faces(engine, images):
         x, y, w, h = (float(v) for v in engine.detect(img)[0].bbox)
         s = 1.09 * w
         x0, y0 = x + w / 2 - 0.03 * w - s / 2, y + h / 2 + 0.043 * h - s / 2
-        out.append((cv2.cvtColor(img, cv2.COLOR_BGR2GRAY),
-                    (round(x0), round(y0), round(x0 + s), round(y0 + s))))
+        out.append(
+            (
+                cv2.cvtColor(img, cv2.COLOR_BGR2GRAY),
+                (round(x0), round(y0), round(x0 + s), round(y0 + s)),
+            )
+        )
     return out
 
 
-def test_landmarks_agree_with_dlib_closer_than_dlib_with_itself(shape68: Shape68, engine, hopper,
-                                                                 hopper_reshot, astronaut) -> None:
+def test_landmarks_agree_with_dlib_closer_than_dlib_with_itself(
+    shape68: Shape68, engine, hopper, hopper_reshot, astronaut
+) -> None:
     """Not bit-identical (a tree comparing two nearly equal pixels may go either way on the
     last bit of the shape), but closer to dlib than dlib is to itself when the face box moves
     by one pixel - the jitter a detector's box has from frame to frame anyway."""
     import dlib
 
     def theirs(gray, box):
-        return np.array([(p.x, p.y) for p in reference(gray, dlib.rectangle(*box)).parts()],
-                        np.float32)
+        return np.array(
+            [(p.x, p.y) for p in reference(gray, dlib.rectangle(*box)).parts()], np.float32
+        )
 
     reference = dlib.shape_predictor(str(DLIB_SHAPE68.verified_path()))
     ours_vs_dlib, dlib_vs_dlib = [], []
@@ -71,8 +77,9 @@ def test_prepared_once_and_reused(shape68: Shape68, cache_dir: Path) -> None:
     again = Shape68(cache_dir=cache_dir).prepare()
     assert built[0].stat().st_mtime_ns == mtime
     gray = np.random.default_rng(0).integers(0, 255, (120, 120), dtype=np.uint8)
-    np.testing.assert_array_equal(again(gray, (10, 10, 100, 100)),
-                                  shape68(gray, (10, 10, 100, 100)))
+    np.testing.assert_array_equal(
+        again(gray, (10, 10, 100, 100)), shape68(gray, (10, 10, 100, 100))
+    )
 
 
 class _LocalFile(PackagedFile):
@@ -88,14 +95,19 @@ def test_a_damaged_model_file_is_a_clear_error(tmp_path: Path) -> None:
         parse_dlib_shape_predictor(DLIB_SHAPE68.verified_path().read_bytes()[:5000])
     bad = tmp_path / "shape_predictor_68_face_landmarks.dat"
     bad.write_bytes(b"\x01\x02" + bytes(100))  # version 2: not a model this code knows
-    damaged = _LocalFile("face_recognition_models", str(bad),
-                         hashlib.sha256(bad.read_bytes()).hexdigest(), "face_recognition_models")
+    damaged = _LocalFile(
+        "face_recognition_models",
+        str(bad),
+        hashlib.sha256(bad.read_bytes()).hexdigest(),
+        "face_recognition_models",
+    )
     with pytest.raises(ModelError, match="cannot parse dlib shape predictor"):
         Shape68(damaged, cache_dir=tmp_path / "cache").prepare()
 
 
 def test_a_damaged_prepared_file_or_an_unwritable_cache_is_a_clear_error(
-        shape68: Shape68, cache_dir: Path, tmp_path: Path) -> None:
+    shape68: Shape68, cache_dir: Path, tmp_path: Path
+) -> None:
     built = next((cache_dir / "prepared").glob("shape_predictor_68*-ert-*.npz"))
     broken = tmp_path / "broken"
     (broken / "prepared").mkdir(parents=True)

@@ -160,8 +160,9 @@ def test_realtime_pace_delivers_on_time_and_drops_for_a_slow_consumer(tmp_path: 
     assert got == sorted(set(got))
 
 
-def test_gif_falls_back_to_pillow_when_opencv_cannot(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gif_falls_back_to_pillow_when_opencv_cannot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "anim.gif"
     frames = [Image.new("RGB", (W, H), (level(i),) * 3) for i in range(4)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=50, loop=0)
@@ -170,6 +171,7 @@ def test_gif_falls_back_to_pillow_when_opencv_cannot(tmp_path: Path,
         def __init__(self, *a: object) -> None: ...
         def isOpened(self) -> bool:
             return False
+
         def release(self) -> None: ...
 
     monkeypatch.setattr(sources_mod.cv2, "VideoCapture", Refuses)
@@ -234,9 +236,14 @@ def test_empty_or_missing_folder(tmp_path: Path) -> None:
 class FakeCapture:
     """A camera: opens or not, then serves numbered frames, failing after `fail_after`."""
 
-    def __init__(self, opened: bool = True, fail_after: int | None = None,
-                 hang_after: int | None = None, hang: threading.Event | None = None,
-                 period_s: float = 0.005) -> None:
+    def __init__(
+        self,
+        opened: bool = True,
+        fail_after: int | None = None,
+        hang_after: int | None = None,
+        hang: threading.Event | None = None,
+        period_s: float = 0.005,
+    ) -> None:
         self.opened, self.fail_after, self.period_s = opened, fail_after, period_s
         self.hang_after, self.hang = hang_after, hang
         self.reads = 0
@@ -265,8 +272,9 @@ def test_open_source_dispatch(tmp_path: Path, clip: Path) -> None:
     video = open_source(str(clip), pace="simulated")
     assert isinstance(video, VideoFileSource) and isinstance(video.clock, VirtualClock)
     for spec in ("0", 2, "/dev/video7", "rtsp://user:secret@10.0.0.5:554/stream", "http://cam/x"):
-        cam = open_source(spec, capture_factory=lambda uri: FakeCapture(opened=False),
-                          reconnect_max_s=0.1)
+        cam = open_source(
+            spec, capture_factory=lambda uri: FakeCapture(opened=False), reconnect_max_s=0.1
+        )
         try:
             assert isinstance(cam, CameraSource)
             assert "secret" not in cam.name
@@ -288,7 +296,9 @@ def test_open_source_dispatch(tmp_path: Path, clip: Path) -> None:
 
 
 def test_redact_hides_stream_passwords() -> None:
-    assert redact("rtsp://admin:hunter2@cam.local:554/live") == "rtsp://admin:***@cam.local:554/live"
+    assert (
+        redact("rtsp://admin:hunter2@cam.local:554/live") == "rtsp://admin:***@cam.local:554/live"
+    )
     assert redact("rtsp://cam.local/live") == "rtsp://cam.local/live"
 
 
@@ -329,8 +339,14 @@ def test_camera_reconnects_with_backoff_and_reports_outage() -> None:
         return script[min(len(made), len(script)) - 1]()
 
     status = Recorder()
-    cam = CameraSource("rtsp://cam/live", capture_factory=factory, on_status=status,
-                       reconnect_min_s=0.05, reconnect_max_s=1.0, stall_timeout_s=2.0)
+    cam = CameraSource(
+        "rtsp://cam/live",
+        capture_factory=factory,
+        on_status=status,
+        reconnect_min_s=0.05,
+        reconnect_max_s=1.0,
+        stall_timeout_s=2.0,
+    )
     try:
         first = cam.read(timeout=5)
         assert first is not None and first.image.shape == (H, W, 3)
@@ -369,8 +385,9 @@ def test_camera_stall_abandons_a_hung_read_and_recovers() -> None:
         return cap
 
     status = Recorder()
-    cam = CameraSource(0, capture_factory=factory, on_status=status, stall_timeout_s=0.3,
-                       reconnect_min_s=0.05)
+    cam = CameraSource(
+        0, capture_factory=factory, on_status=status, stall_timeout_s=0.3, reconnect_min_s=0.05
+    )
     try:
         wait_for(lambda: status.kinds() == ["lost", "restored"], timeout=5)
         assert "no frame for" in status.events[0][1]
@@ -385,8 +402,9 @@ def test_camera_stall_abandons_a_hung_read_and_recovers() -> None:
 
 
 def test_camera_read_timeout_and_close_unblocks_a_waiting_reader() -> None:
-    cam = CameraSource("/dev/video9", capture_factory=lambda u: FakeCapture(opened=False),
-                       reconnect_min_s=0.05)
+    cam = CameraSource(
+        "/dev/video9", capture_factory=lambda u: FakeCapture(opened=False), reconnect_min_s=0.05
+    )
     with pytest.raises(TimeoutError):
         cam.read(timeout=0.1)
     result: list[Frame | None] = []
@@ -402,8 +420,7 @@ def test_camera_on_a_file_that_appears_later(tmp_path: Path, clip: Path) -> None
     """The real OpenCV path: nothing to open at first, then a stream appears."""
     target = tmp_path / "later.avi"
     status = Recorder()
-    cam = CameraSource(str(target), on_status=status, reconnect_min_s=0.05,
-                       reconnect_max_s=0.2)
+    cam = CameraSource(str(target), on_status=status, reconnect_min_s=0.05, reconnect_max_s=0.2)
     try:
         wait_for(lambda: status.kinds() == ["lost"], timeout=5)
         shutil.copy(clip, target)

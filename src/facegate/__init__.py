@@ -1,10 +1,10 @@
 """FaceGate: face recognition for smart intercoms.
 
-    from facegate import FaceEngine
-    engine = FaceEngine()
-    faces = engine.detect(bgr)
-    emb = engine.embed(bgr, faces[0], model="sface")
-    score = engine.compare(emb_a, emb_b, model="sface")
+from facegate import FaceEngine
+engine = FaceEngine()
+faces = engine.detect(bgr)
+emb = engine.embed(bgr, faces[0], model="sface")
+score = engine.compare(emb_a, emb_b, model="sface")
 """
 
 from facegate.config import EngineConfig, FaceGateConfig, load_config

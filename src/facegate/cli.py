@@ -72,8 +72,10 @@ def cmd_enroll(args: argparse.Namespace) -> int:
     engine = _engine(args)
     with SQLiteGallery(_db_path(args)) as store:
         report = service.enroll(engine, store, args.name, args.images)
-    lines = [f"enrolled {args.name}: {len(report.accepted)} photo(s) accepted"
-             + (f", {report.person.photos} in gallery" if report.person else "")]
+    lines = [
+        f"enrolled {args.name}: {len(report.accepted)} photo(s) accepted"
+        + (f", {report.person.photos} in gallery" if report.person else "")
+    ]
     lines += [f"  rejected {src}: {exc}" for src, exc in report.rejected]
     if not report.accepted:
         lines[0] = f"nothing enrolled for {args.name}: every photo was rejected"
@@ -88,8 +90,10 @@ def cmd_identify(args: argparse.Namespace) -> int:
     human = []
     for i, r in enumerate(results):
         who = r.match.person.name if r.match.person else "unknown"
-        human.append(f"face {i + 1} at {[round(float(v)) for v in r.face.bbox]}: {who} "
-                     f"(score {r.match.score:.3f}, threshold {r.match.threshold:.3f})")
+        human.append(
+            f"face {i + 1} at {[round(float(v)) for v in r.face.bbox]}: {who} "
+            f"(score {r.match.score:.3f}, threshold {r.match.threshold:.3f})"
+        )
     _emit(args, {"image": args.image, "faces": [r.to_dict() for r in results]}, "\n".join(human))
     return 0
 
@@ -98,8 +102,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     engine = _engine(args)
     res = service.verify(engine, args.image1, args.image2)
     verdict = "same person" if res.same else "different people"
-    _emit(args, res.to_dict(), f"{verdict} (score {res.score:.3f}, threshold "
-          f"{res.threshold:.3f} at FMR {res.fmr:g}, {res.model})")
+    _emit(
+        args,
+        res.to_dict(),
+        f"{verdict} (score {res.score:.3f}, threshold "
+        f"{res.threshold:.3f} at FMR {res.fmr:g}, {res.model})",
+    )
     return 0
 
 
@@ -110,8 +118,11 @@ def cmd_embed(args: argparse.Namespace) -> int:
     for path in args.images:
         try:
             faces = service.embed(engine, path, model=args.model)
-            print(json.dumps({"path": path, "model": args.model or engine.config.model,
-                              "faces": faces}))
+            print(
+                json.dumps(
+                    {"path": path, "model": args.model or engine.config.model, "faces": faces}
+                )
+            )
         except FaceGateError as exc:
             print(json.dumps({"path": path, "error": exc.code, "message": str(exc)}))
             print(f"error: {exc}", file=sys.stderr)
@@ -127,8 +138,11 @@ def cmd_gallery(args: argparse.Namespace) -> int:
             _emit(args, {"removed": args.remove}, f"removed {args.remove}")
             return 0
         people = store.persons()
-    _emit(args, [{"id": p.id, "name": p.name, "photos": p.photos} for p in people],
-          "\n".join(f"{p.name} ({p.photos} photo(s))" for p in people) or "gallery is empty")
+    _emit(
+        args,
+        [{"id": p.id, "name": p.name, "photos": p.photos} for p in people],
+        "\n".join(f"{p.name} ({p.photos} photo(s))" for p in people) or "gallery is empty",
+    )
     return 0
 
 
@@ -139,9 +153,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from facegate.runtime.app import human_printer, json_printer, run_entrance
     from facegate.runtime.sources import SourceConfig
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     cfg = _config(args)
     rc = cfg.runtime
     if args.source:
@@ -155,11 +171,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         rc = rc.model_copy(update={"liveness": _liveness_config(args)})
     cfg = cfg.model_copy(update={"runtime": rc})
     printer = json_printer() if args.json else human_printer()
-    stats = run_entrance(cfg, gallery=_db_path(args), max_frames=args.max_frames,
-                         printer=printer)
-    print(json.dumps({"summary": stats.to_dict()}) if args.json else
-          f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} frames/s), "
-          f"events: {stats.events or 'none'}", file=sys.stderr)
+    stats = run_entrance(cfg, gallery=_db_path(args), max_frames=args.max_frames, printer=printer)
+    print(
+        json.dumps({"summary": stats.to_dict()})
+        if args.json
+        else f"{stats.frames} frames in {stats.wall_s:.1f} s ({stats.fps:.1f} frames/s), "
+        f"events: {stats.events or 'none'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -176,12 +195,16 @@ def cmd_eval_lfw(args: argparse.Namespace) -> int:
     from facegate.bench import lfw
 
     engine = _engine(args)
-    report = lfw.evaluate(engine, _lfw_root(args.data), args.models.split(","),
-                          progress=not args.quiet)
+    report = lfw.evaluate(
+        engine, _lfw_root(args.data), args.models.split(","), progress=not args.quiet
+    )
     if args.roc:
         report.plot(Path(args.roc))
-    _emit(args, report.to_dict(),
-          report.to_text() + (f"\nROC written to {args.roc}" if args.roc else ""))
+    _emit(
+        args,
+        report.to_dict(),
+        report.to_text() + (f"\nROC written to {args.roc}" if args.roc else ""),
+    )
     return 0
 
 
@@ -190,14 +213,21 @@ def cmd_eval_calibrate(args: argparse.Namespace) -> int:
     from facegate.gallery.thresholds import save_calibrations
 
     engine = _engine(args)
-    cals = lfw.calibrate(engine, _lfw_root(args.data), args.models.split(","),
-                         progress=not args.quiet)
-    save_calibrations(Path(args.out), cals,
-                      note="facegate eval calibrate --data <lfw> --models " + args.models)
-    _emit(args, {k: c.to_json() for k, c in cals.items()},
-          "\n".join(f"{k}: " + ", ".join(f"FMR {f:g} -> {t:.4f}" for f, t in
-                                         sorted(c.thresholds.items()))
-                    for k, c in cals.items()) + f"\nwritten to {args.out}")
+    cals = lfw.calibrate(
+        engine, _lfw_root(args.data), args.models.split(","), progress=not args.quiet
+    )
+    save_calibrations(
+        Path(args.out), cals, note="facegate eval calibrate --data <lfw> --models " + args.models
+    )
+    _emit(
+        args,
+        {k: c.to_json() for k, c in cals.items()},
+        "\n".join(
+            f"{k}: " + ", ".join(f"FMR {f:g} -> {t:.4f}" for f, t in sorted(c.thresholds.items()))
+            for k, c in cals.items()
+        )
+        + f"\nwritten to {args.out}",
+    )
     return 0
 
 
@@ -241,8 +271,9 @@ def cmd_liveness(args: argparse.Namespace) -> int:
     engine = _engine(args)
     lc = _liveness_config(args)
     still = build_liveness(still_image_config(lc), engine)
-    video_cfg = lc.model_copy(update={"checks": [c for c in lc.active_checks()
-                                                 if c != "challenge"]})
+    video_cfg = lc.model_copy(
+        update={"checks": [c for c in lc.active_checks() if c != "challenge"]}
+    )
     status = 0
     for path in args.files:
         try:
@@ -250,13 +281,18 @@ def cmd_liveness(args: argparse.Namespace) -> int:
                 faces = check_image(engine, still, load_image(path))
                 lines = [{"path": path, "faces": faces}]
             else:
-                lines = [{"path": path, **t}
-                         for t in check_video(engine, build_liveness(video_cfg, engine), path)]
+                lines = [
+                    {"path": path, **t}
+                    for t in check_video(engine, build_liveness(video_cfg, engine), path)
+                ]
                 if not lines:
                     lines = [{"path": path, "tracks": 0}]
         except FaceGateError as exc:
-            print(json.dumps({"path": path, "error": exc.code, "message": str(exc)})
-                  if args.json else f"{path}: error: {exc}")
+            print(
+                json.dumps({"path": path, "error": exc.code, "message": str(exc)})
+                if args.json
+                else f"{path}: error: {exc}"
+            )
             status = EXIT_ERROR
             continue
         for line in lines:
@@ -272,11 +308,15 @@ def _liveness_human(line: dict) -> str:
         return f"{word}{score} at {[round(v) for v in d['bbox']]}{note}"
 
     if "faces" in line:
-        return "\n".join([f"{line['path']}: {len(line['faces'])} face(s)"]
-                         + [f"  {one(f)}" for f in line["faces"]])
+        return "\n".join(
+            [f"{line['path']}: {len(line['faces'])} face(s)"]
+            + [f"  {one(f)}" for f in line["faces"]]
+        )
     if "track" in line:
-        return (f"{line['path']} track {line['track']} (frames {line['first_frame']}-"
-                f"{line['last_frame']}): {one(line)}")
+        return (
+            f"{line['path']} track {line['track']} (frames {line['first_frame']}-"
+            f"{line['last_frame']}): {one(line)}"
+        )
     return f"{line['path']}: no face track"
 
 
@@ -302,8 +342,14 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
     if not (root / "real").is_dir() and (root / "antispoof" / "real").is_dir():
         root = root / "antispoof"
     model = MiniFASNet(_pad_model_path(args), threads=1).prepare()
-    report = pad.evaluate_passive(root, model, engine.detect, target_bpcer=args.target_bpcer,
-                                  folds=args.folds, progress=not args.quiet)
+    report = pad.evaluate_passive(
+        root,
+        model,
+        engine.detect,
+        target_bpcer=args.target_bpcer,
+        folds=args.folds,
+        progress=not args.quiet,
+    )
     _emit(args, report.to_dict(), report.to_text())
     return 0
 
@@ -313,9 +359,15 @@ def cmd_eval_planar(args: argparse.Namespace) -> int:
 
     engine = _engine(args)
     root = Path(args.data) if args.data else default_data("")
-    report = pad.evaluate_motion(engine, root, _config(args).runtime.liveness.motion,
-                                 attacks=args.attacks, seed=args.seed, split=args.split,
-                                 progress=not args.quiet)
+    report = pad.evaluate_motion(
+        engine,
+        root,
+        _config(args).runtime.liveness.motion,
+        attacks=args.attacks,
+        seed=args.seed,
+        split=args.split,
+        progress=not args.quiet,
+    )
     _emit(args, report.to_dict(), report.to_text())
     return 0
 
@@ -330,10 +382,17 @@ def cmd_bench_door(args: argparse.Namespace) -> int:
         from facegate.bench import ceiling
 
         bound = ceiling.run(
-            engine, _lfw_root(args.data), residents=args.residents, strangers=args.strangers,
-            visits_per_resident=args.visits_per_resident, seed=args.seed,
-            enrol_photos=args.enrol_photos, min_enrol_photos=args.min_enrol_photos,
-            fmr=cfg.decision.fmr, confirm_fmr=cfg.decision.confirm_fmr, progress=not args.quiet,
+            engine,
+            _lfw_root(args.data),
+            residents=args.residents,
+            strangers=args.strangers,
+            visits_per_resident=args.visits_per_resident,
+            seed=args.seed,
+            enrol_photos=args.enrol_photos,
+            min_enrol_photos=args.min_enrol_photos,
+            fmr=cfg.decision.fmr,
+            confirm_fmr=cfg.decision.confirm_fmr,
+            progress=not args.quiet,
         )
         _emit(args, bound, ceiling.to_text(bound))
         return 0
@@ -346,11 +405,20 @@ def cmd_bench_door(args: argparse.Namespace) -> int:
 
     try:
         report = door.run(
-            engine, _lfw_root(args.data), residents=args.residents, strangers=args.strangers,
-            visits_per_resident=args.visits_per_resident, seed=args.seed,
-            enrol_photos=args.enrol_photos, min_enrol_photos=args.min_enrol_photos,
-            decision=cfg.decision, quality=cfg.quality, progress=not args.quiet,
-            on_result=write, attacks=args.attacks, liveness=_liveness_config(args),
+            engine,
+            _lfw_root(args.data),
+            residents=args.residents,
+            strangers=args.strangers,
+            visits_per_resident=args.visits_per_resident,
+            seed=args.seed,
+            enrol_photos=args.enrol_photos,
+            min_enrol_photos=args.min_enrol_photos,
+            decision=cfg.decision,
+            quality=cfg.quality,
+            progress=not args.quiet,
+            on_result=write,
+            attacks=args.attacks,
+            liveness=_liveness_config(args),
         )
     finally:
         if log is not None:
@@ -375,10 +443,15 @@ def cmd_bench_models(args: argparse.Namespace) -> int:
     cfg = _config(args).engine
     lfw_root = _optional_data(args.lfw, "lfw")
     report = models.run(
-        precisions=_precisions(args), threads=cfg.thread_count(), rounds=args.rounds,
+        precisions=_precisions(args),
+        threads=cfg.thread_count(),
+        rounds=args.rounds,
         lfw_root=_lfw_root(str(lfw_root)) if lfw_root and not args.no_accuracy else None,
         wider_root=_optional_data(args.wider, "wider-face-val-subset"),
-        cache_dir=cfg.cache_dir, accuracy=not args.no_accuracy, progress=not args.quiet)
+        cache_dir=cfg.cache_dir,
+        accuracy=not args.no_accuracy,
+        progress=not args.quiet,
+    )
     _emit(args, report, models.to_text(report))
     return 0
 
@@ -391,16 +464,25 @@ def cmd_bench_stream(args: argparse.Namespace) -> int:
     if args.clips:
         clips = [Path(c) for c in args.clips]
     else:
-        base = Path(os.environ["FACEGATE_DATA"]) if os.environ.get("FACEGATE_DATA") else (
-            Path.cwd().parent / "shared" / "data")
+        base = (
+            Path(os.environ["FACEGATE_DATA"])
+            if os.environ.get("FACEGATE_DATA")
+            else (Path.cwd().parent / "shared" / "data")
+        )
         clips = [base / c for c in stream.DEFAULT_CLIPS]
     missing = [str(c) for c in clips if not c.is_file()]
     if missing:
         raise DataError(f"clip(s) not found: {', '.join(missing)}; pass CLIP paths")
-    report = stream.run(clips, precisions=_precisions(args), threads=cfg.thread_count(),
-                        cache_dir=cfg.cache_dir, max_frames=args.max_frames,
-                        with_face_recognition=not args.no_face_recognition,
-                        native_zoo=not args.no_native, rounds=args.rounds)
+    report = stream.run(
+        clips,
+        precisions=_precisions(args),
+        threads=cfg.thread_count(),
+        cache_dir=cfg.cache_dir,
+        max_frames=args.max_frames,
+        with_face_recognition=not args.no_face_recognition,
+        native_zoo=not args.no_native,
+        rounds=args.rounds,
+    )
     _emit(args, report, stream.to_text(report))
     return 0
 
@@ -413,11 +495,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from facegate.server.app import serve
 
     pin_mmap_threshold()  # the entrances' frames, as in `facegate run`
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
-    return serve(_config(args), host=args.host, port=args.port, data_dir=args.data_dir,
-                 database_url=args.database_url)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return serve(
+        _config(args),
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -434,12 +523,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             if not rep.accepted:
                 raise FaceGateError(f"demo enrolment failed: {rep.rejected[0][1]}")
             print(f"enrolled Grace Hopper ({engine.config.model}, gallery {db.name})")
-            for label, img in (("Grace Hopper, another shot", hopper_again),
-                               ("a stranger", stranger)):
+            for label, img in (
+                ("Grace Hopper, another shot", hopper_again),
+                ("a stranger", stranger),
+            ):
                 r = service.identify(engine, store, img)[0]
                 who = r.match.person.name if r.match.person else "unknown"
-                print(f"{label}: identified as {who} (score {r.match.score:.3f}, threshold "
-                      f"{r.match.threshold:.3f} at FMR {engine.config.fmr:g})")
+                print(
+                    f"{label}: identified as {who} (score {r.match.score:.3f}, threshold "
+                    f"{r.match.threshold:.3f} at FMR {engine.config.fmr:g})"
+                )
     return 0
 
 
@@ -455,8 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facegate", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
-    def add(name: str, fn: Callable[[argparse.Namespace], int], help_: str,
-            parents: list | None = None) -> argparse.ArgumentParser:
+    def add(
+        name: str, fn: Callable[[argparse.Namespace], int], help_: str, parents: list | None = None
+    ) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_, parents=[common, *(parents or [])])
         sp.set_defaults(func=fn)
         return sp
@@ -467,8 +561,11 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--flip", action="store_true", help="average with the mirrored face")
     match.add_argument("--fmr", type=float, help="target false-match rate (default 1e-4)")
     db = argparse.ArgumentParser(add_help=False)
-    db.add_argument("--db", help="gallery file (default: gallery.path from --config, "
-                    "$FACEGATE_DB, or ~/.local/share/facegate/gallery.sqlite)")
+    db.add_argument(
+        "--db",
+        help="gallery file (default: gallery.path from --config, "
+        "$FACEGATE_DB, or ~/.local/share/facegate/gallery.sqlite)",
+    )
 
     sp = add("enroll", cmd_enroll, "enrol a person from one or more photos", [match, db])
     sp.add_argument("name")
@@ -490,106 +587,174 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--data-dir", help="database, journal, snapshots (default server.data_dir)")
     sp.add_argument("--database-url", help="sqlite:///file or postgresql://user@host/db")
     sp.add_argument("--verbose", action="store_true", help="log to stderr")
-    sp = add("run", cmd_run, "watch a camera or video and open the door for residents",
-             [match, db])
-    sp.add_argument("--source", help="camera index, /dev/video*, rtsp:// or http:// URL, "
-                    "video file or image folder (overrides runtime.source)")
+    sp = add("run", cmd_run, "watch a camera or video and open the door for residents", [match, db])
+    sp.add_argument(
+        "--source",
+        help="camera index, /dev/video*, rtsp:// or http:// URL, "
+        "video file or image folder (overrides runtime.source)",
+    )
     sp.add_argument("--max-frames", type=int, help="stop after this many processed frames")
-    sp.add_argument("--until-end", action="store_true",
-                    help="play a file to its end as fast as the CPU allows, as a live camera "
-                    "would be processed (pace 'simulated')")
-    sp.add_argument("--pace", choices=["realtime", "fast", "simulated"],
-                    help="how files are replayed (default realtime)")
+    sp.add_argument(
+        "--until-end",
+        action="store_true",
+        help="play a file to its end as fast as the CPU allows, as a live camera "
+        "would be processed (pace 'simulated')",
+    )
+    sp.add_argument(
+        "--pace",
+        choices=["realtime", "fast", "simulated"],
+        help="how files are replayed (default realtime)",
+    )
     sp.add_argument("--verbose", action="store_true", help="log to stderr")
-    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model (MiniFASNet-layout "
-                    "ONNX folder or file) for the liveness check (sets runtime.liveness.model)")
-    sp = add("liveness", cmd_liveness, "is each face live, a photo or a screen? (images: one "
-             "line per file; videos: one line per face track)", [match])
+    sp.add_argument(
+        "--pad-model",
+        metavar="PATH",
+        help="passive PAD model (MiniFASNet-layout "
+        "ONNX folder or file) for the liveness check (sets runtime.liveness.model)",
+    )
+    sp = add(
+        "liveness",
+        cmd_liveness,
+        "is each face live, a photo or a screen? (images: one "
+        "line per file; videos: one line per face track)",
+        [match],
+    )
     sp.add_argument("files", nargs="+", metavar="FILE")
-    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model (MiniFASNet-layout "
-                    "ONNX folder or file); default runtime.liveness.model")
+    sp.add_argument(
+        "--pad-model",
+        metavar="PATH",
+        help="passive PAD model (MiniFASNet-layout "
+        "ONNX folder or file); default runtime.liveness.model",
+    )
 
     ev = sub.add_parser("eval", help="accuracy on the shared evaluation data")
     evsub = ev.add_subparsers(dest="eval_command", required=True)
-    for name, fn, help_ in (("lfw", cmd_eval_lfw, "LFW 10-fold verification"),
-                            ("calibrate", cmd_eval_calibrate, "FMR thresholds from LFW"),
-                            ("wider", cmd_eval_wider, "WIDER FACE detection AP")):
+    for name, fn, help_ in (
+        ("lfw", cmd_eval_lfw, "LFW 10-fold verification"),
+        ("calibrate", cmd_eval_calibrate, "FMR thresholds from LFW"),
+        ("wider", cmd_eval_wider, "WIDER FACE detection AP"),
+    ):
         sp = evsub.add_parser(name, help=help_, parents=[common])
         sp.set_defaults(func=fn)
         sp.add_argument("--data", help="data folder (default: $FACEGATE_DATA or ../shared/data)")
         if name != "wider":
             sp.add_argument("--models", default="sface,dlib", help="comma-separated recognisers")
     evsub.choices["lfw"].add_argument("--roc", help="write the ROC plot to this PNG")
-    sp = evsub.add_parser("pad", help="passive PAD: APCER/BPCER/ACER, subject-disjoint",
-                          parents=[common])
+    sp = evsub.add_parser(
+        "pad", help="passive PAD: APCER/BPCER/ACER, subject-disjoint", parents=[common]
+    )
     sp.set_defaults(func=cmd_eval_pad)
     sp.add_argument("--data", help="anti-spoofing folder (default: $FACEGATE_DATA/antispoof)")
-    sp.add_argument("--pad-model", metavar="PATH", help="MiniFASNet-layout ONNX folder or file "
-                    "(default: runtime.liveness.model, else $FACEGATE_MODELS/minifasnet)")
-    sp.add_argument("--target-bpcer", type=float, default=0.02,
-                    help="BPCER the thresholds are fixed at on the calibration subjects")
+    sp.add_argument(
+        "--pad-model",
+        metavar="PATH",
+        help="MiniFASNet-layout ONNX folder or file "
+        "(default: runtime.liveness.model, else $FACEGATE_MODELS/minifasnet)",
+    )
+    sp.add_argument(
+        "--target-bpcer",
+        type=float,
+        default=0.02,
+        help="BPCER the thresholds are fixed at on the calibration subjects",
+    )
     sp.add_argument("--folds", type=int, default=5, help="subject folds")
-    sp = evsub.add_parser("planar", help="model-free planar-motion check: rendered print/"
-                          "screen attacks vs real video tracks", parents=[common])
+    sp = evsub.add_parser(
+        "planar",
+        help="model-free planar-motion check: rendered print/screen attacks vs real video tracks",
+        parents=[common],
+    )
     sp.set_defaults(func=cmd_eval_planar)
-    sp.add_argument("--data", help="shared data folder with lfw/ and video/ (default: "
-                    "$FACEGATE_DATA or ../shared/data)")
+    sp.add_argument(
+        "--data",
+        help="shared data folder with lfw/ and video/ (default: $FACEGATE_DATA or ../shared/data)",
+    )
     sp.add_argument("--attacks", type=int, default=240, help="attack clips to render")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--split", choices=["test", "calibration", "all"], default="test",
-                    help="LFW people / real clips to report on (thresholds were fixed on "
-                    "'calibration')")
+    sp.add_argument(
+        "--split",
+        choices=["test", "calibration", "all"],
+        default="test",
+        help="LFW people / real clips to report on (thresholds were fixed on 'calibration')",
+    )
 
     # benchmarks: speed and door outcomes, our engine against baselines in the same run
     bench = sub.add_parser("bench", help="benchmarks (door outcomes, speed)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
-    sp = bsub.add_parser("door", help="the runtime on rendered LFW visits",
-                         parents=[common, match])
+    sp = bsub.add_parser("door", help="the runtime on rendered LFW visits", parents=[common, match])
     sp.set_defaults(func=cmd_bench_door)
-    sp.add_argument("--data", help="LFW folder (default: $FACEGATE_DATA/lfw or "
-                    "../shared/data/lfw)")
+    sp.add_argument("--data", help="LFW folder (default: $FACEGATE_DATA/lfw or ../shared/data/lfw)")
     sp.add_argument("--residents", type=int, default=100)
     sp.add_argument("--visits-per-resident", type=int, default=3)
     sp.add_argument("--strangers", type=int, default=2000)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--enrol-photos", type=int, default=5, metavar="N",
-                    help="photos enrolled per resident, at most (held-out photos are visits)")
-    sp.add_argument("--min-enrol-photos", type=int, default=3, metavar="N",
-                    help="photos enrolled per resident, at least (residents need one more)")
+    sp.add_argument(
+        "--enrol-photos",
+        type=int,
+        default=5,
+        metavar="N",
+        help="photos enrolled per resident, at most (held-out photos are visits)",
+    )
+    sp.add_argument(
+        "--min-enrol-photos",
+        type=int,
+        default=3,
+        metavar="N",
+        help="photos enrolled per resident, at least (residents need one more)",
+    )
     sp.add_argument("--log", metavar="FILE", help="write one JSON line per visit as it ends")
-    sp.add_argument("--attacks", type=int, default=0, metavar="N",
-                    help="also N attack visits: a resident's own photo printed or on a screen, "
-                    "run with runtime.liveness from --config (default: the motion check); "
-                    "any attack admitted is a false open")
-    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model for the attack "
-                    "visits' liveness (sets runtime.liveness.model)")
-    sp.add_argument("--stills", action="store_true",
-                    help="no clips: score the same visits as still photos and report the "
-                    "fewest misses any threshold could give with 0 false opens (a bound)")
-    sp = bsub.add_parser("models", help="detector/recogniser speed and accuracy vs OpenCV",
-                         parents=[common])
+    sp.add_argument(
+        "--attacks",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N attack visits: a resident's own photo printed or on a screen, "
+        "run with runtime.liveness from --config (default: the motion check); "
+        "any attack admitted is a false open",
+    )
+    sp.add_argument(
+        "--pad-model",
+        metavar="PATH",
+        help="passive PAD model for the attack visits' liveness (sets runtime.liveness.model)",
+    )
+    sp.add_argument(
+        "--stills",
+        action="store_true",
+        help="no clips: score the same visits as still photos and report the "
+        "fewest misses any threshold could give with 0 false opens (a bound)",
+    )
+    sp = bsub.add_parser(
+        "models", help="detector/recogniser speed and accuracy vs OpenCV", parents=[common]
+    )
     sp.set_defaults(func=cmd_bench_models)
     sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
     sp.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
     sp.add_argument("--lfw", help="LFW folder for accuracy (default: $FACEGATE_DATA/lfw)")
     sp.add_argument("--wider", help="WIDER subset for AP (default: $FACEGATE_DATA/...)")
     sp.add_argument("--no-accuracy", action="store_true", help="timing only")
-    sp = bsub.add_parser("stream", help="whole-stream frames/s vs the OpenCV Zoo and "
-                         "face_recognition loops", parents=[common])
+    sp = bsub.add_parser(
+        "stream",
+        help="whole-stream frames/s vs the OpenCV Zoo and face_recognition loops",
+        parents=[common],
+    )
     sp.set_defaults(func=cmd_bench_stream)
-    sp.add_argument("clips", nargs="*", metavar="CLIP",
-                    help="videos (default: the shared 720p and 1080p clips)")
+    sp.add_argument(
+        "clips", nargs="*", metavar="CLIP", help="videos (default: the shared 720p and 1080p clips)"
+    )
     sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
     sp.add_argument("--max-frames", type=int, help="use the first N frames of each clip")
     sp.add_argument("--rounds", type=int, default=3, help="interleaved passes over each clip")
     sp.add_argument("--no-face-recognition", action="store_true", help="skip the dlib loop")
-    sp.add_argument("--no-native", action="store_true",
-                    help="skip the OpenCV Zoo loop at native resolution")
+    sp.add_argument(
+        "--no-native", action="store_true", help="skip the OpenCV Zoo loop at native resolution"
+    )
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
     evsub.choices["wider"].add_argument(
-        "--max-side", type=int, default=0,
+        "--max-side",
+        type=int,
+        default=0,
         help="shrink images to this long side before detection (0 = full resolution; "
-        "the runtime uses 640)")
+        "the runtime uses 640)",
+    )
     return p
 
 
@@ -612,8 +777,10 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("FACEGATE_DEBUG"):
             traceback.print_exc()
         else:
-            print("internal error (a FaceGate bug); rerun with FACEGATE_DEBUG=1 for details",
-                  file=sys.stderr)
+            print(
+                "internal error (a FaceGate bug); rerun with FACEGATE_DEBUG=1 for details",
+                file=sys.stderr,
+            )
         return 3
 
 

@@ -78,10 +78,13 @@ class EngineConfig(_Strict):
     fmr: float = Field(1e-4, gt=0, lt=1, description="target false-match rate per comparison")
     threads: int = Field(0, ge=0, description="CPU threads per model; 0 = all cores")
     precision: Literal["fp32", "int8"] = Field(
-        "fp32", description="int8: the shipped SFace quantised, prepared once and cached "
-        "(docs/performance.md); YuNet and user ONNX recognisers stay fp32")
+        "fp32",
+        description="int8: the shipped SFace quantised, prepared once and cached "
+        "(docs/performance.md); YuNet and user ONNX recognisers stay fp32",
+    )
     int8_calibration: Path | None = Field(
-        None, description="folder of face photos to calibrate INT8; default: the demo faces")
+        None, description="folder of face photos to calibrate INT8; default: the demo faces"
+    )
     cache_dir: Path | None = Field(None, description="prepared models; default ~/.cache/facegate")
     max_image_pixels: int = Field(40_000_000, gt=0)
     enrol: EnrolQuality = EnrolQuality()

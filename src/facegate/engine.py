@@ -72,14 +72,26 @@ class FaceEngine:
     def _build_embedder(self, rc: RecognizerConfig) -> Embedder:
         threads = self.config.thread_count()
         if rc.kind == "sface":
-            return sface(self.cache_dir, threads, self.config.precision,
-                         self.config.int8_calibration) if rc.path is None else ArcFaceONNX(
-                rc.name, rc.path, cache_dir=self.cache_dir, threads=threads,
-                normalization=rc.normalization)
+            return (
+                sface(self.cache_dir, threads, self.config.precision, self.config.int8_calibration)
+                if rc.path is None
+                else ArcFaceONNX(
+                    rc.name,
+                    rc.path,
+                    cache_dir=self.cache_dir,
+                    threads=threads,
+                    normalization=rc.normalization,
+                )
+            )
         if rc.kind == "dlib":
             return DlibResNet()
-        return ArcFaceONNX(rc.name, rc.path, cache_dir=self.cache_dir, threads=threads,
-                           normalization=rc.normalization)
+        return ArcFaceONNX(
+            rc.name,
+            rc.path,
+            cache_dir=self.cache_dir,
+            threads=threads,
+            normalization=rc.normalization,
+        )
 
     @property
     def model_names(self) -> list[str]:
@@ -135,10 +147,13 @@ class FaceEngine:
         rc = self.config.recognizer(name)
         if rc.thresholds:
             return Calibration(
-                name, "config", flip,
+                name,
+                "config",
+                flip,
                 rc.impostor_mean if rc.impostor_mean is not None else 0.0,
                 rc.impostor_std if rc.impostor_std is not None else 1.0,
-                dict(rc.thresholds), "config file",
+                dict(rc.thresholds),
+                "config file",
             )
         version = self.version(name)
         kind_name = rc.kind if rc.kind in ("sface", "dlib") and rc.path is None else rc.name

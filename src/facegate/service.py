@@ -81,11 +81,13 @@ class EnrolReport:
 
     def to_dict(self) -> dict:
         return {
-            "person": {"id": self.person.id, "name": self.person.name,
-                       "photos": self.person.photos} if self.person else None,
+            "person": {"id": self.person.id, "name": self.person.name, "photos": self.person.photos}
+            if self.person
+            else None,
             "accepted": self.accepted,
-            "rejected": [{"source": s, "error": e.code, "message": str(e)}
-                         for s, e in self.rejected],
+            "rejected": [
+                {"source": s, "error": e.code, "message": str(e)} for s, e in self.rejected
+            ],
         }
 
 
@@ -124,8 +126,11 @@ class FaceMatch:
     scores: dict[str, float]  # per model score of the best candidate
 
     def to_dict(self) -> dict:
-        return {**self.face.to_dict(), **self.match.to_dict(),
-                "scores": {k: round(v, 4) for k, v in self.scores.items()}}
+        return {
+            **self.face.to_dict(),
+            **self.match.to_dict(),
+            "scores": {k: round(v, 4) for k, v in self.scores.items()},
+        }
 
 
 def load_galleries(engine: FaceEngine, store: GalleryStore) -> dict[str, Gallery]:
@@ -151,13 +156,18 @@ def match_face(
     names = next(iter(galleries.values())).names
     fused = sorted(
         ((p, engine.fuse({n: s[p] for n, s in per_model.items()})) for p in people),
-        key=lambda kv: kv[1], reverse=True,
+        key=lambda kv: kv[1],
+        reverse=True,
     )
     threshold = engine.fusion_calibration().threshold(engine.config.fmr)
     cands = [Candidate(p, names[p], s) for p, s in fused[:top_k]]
     best = cands[0] if cands else None
-    match = Match(best if best and best.score >= threshold else None,
-                  best.score if best else float("-inf"), threshold, cands)
+    match = Match(
+        best if best and best.score >= threshold else None,
+        best.score if best else float("-inf"),
+        threshold,
+        cands,
+    )
     scores = {n: s[best.person_id] for n, s in per_model.items()} if best else {}
     return FaceMatch(face, match, scores)
 
@@ -187,9 +197,14 @@ class VerifyResult:
     faces: tuple[int, int]
 
     def to_dict(self) -> dict:
-        return {"same": self.same, "score": round(self.score, 4),
-                "threshold": round(self.threshold, 4), "model": self.model, "fmr": self.fmr,
-                "faces": list(self.faces)}
+        return {
+            "same": self.same,
+            "score": round(self.score, 4),
+            "threshold": round(self.threshold, 4),
+            "model": self.model,
+            "fmr": self.fmr,
+            "faces": list(self.faces),
+        }
 
 
 def verify(engine: FaceEngine, a: ImageSource, b: ImageSource) -> VerifyResult:
@@ -214,16 +229,15 @@ def verify(engine: FaceEngine, a: ImageSource, b: ImageSource) -> VerifyResult:
         model = engine.config.model
         score = engine.compare(*embs[model])
         threshold = engine.threshold(model, fmr)
-    return VerifyResult(score >= threshold, score, threshold, model, fmr,
-                        (counts[0], counts[1]))
+    return VerifyResult(score >= threshold, score, threshold, model, fmr, (counts[0], counts[1]))
 
 
-def embed(
-    engine: FaceEngine, source: ImageSource, model: str | None = None
-) -> list[dict]:
+def embed(engine: FaceEngine, source: ImageSource, model: str | None = None) -> list[dict]:
     """Every face with its box, landmarks, detector score and embedding."""
     image = read(engine, source)
     faces = engine.detect(image)
     embs = engine.embed_faces(image, faces, model=model) if faces else []
-    return [{**f.to_dict(), "embedding": [round(float(x), 6) for x in e]}
-            for f, e in zip(faces, embs, strict=True)]
+    return [
+        {**f.to_dict(), "embedding": [round(float(x), 6) for x in e]}
+        for f, e in zip(faces, embs, strict=True)
+    ]

@@ -25,8 +25,9 @@ def explain(exc: sqlite3.Error, what: str, path: Path) -> str:
 
 
 @contextmanager
-def immediate(db: sqlite3.Connection, fail: Callable[[sqlite3.Error], Exception]
-              ) -> Iterator[sqlite3.Connection]:
+def immediate(
+    db: sqlite3.Connection, fail: Callable[[sqlite3.Error], Exception]
+) -> Iterator[sqlite3.Connection]:
     """One BEGIN IMMEDIATE transaction (the busy timeout bounds the wait for another writer);
     any SQLite error, at any step, rolls back and is raised as `fail(exc)`."""
     try:

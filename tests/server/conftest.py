@@ -66,14 +66,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
-def make_config(tmp_path: Path, db_url: str, cache_dir: Path, runtime: dict | None = None,
-                **server: object) -> FaceGateConfig:
-    return FaceGateConfig.model_validate({
-        "engine": {"cache_dir": str(cache_dir)},
-        "runtime": runtime or {},
-        "server": {"data_dir": str(tmp_path / "data"), "database_url": db_url,
-                   "admin_password": ADMIN_PASSWORD, "run_entrances": False, **server},
-    })
+def make_config(
+    tmp_path: Path, db_url: str, cache_dir: Path, runtime: dict | None = None, **server: object
+) -> FaceGateConfig:
+    return FaceGateConfig.model_validate(
+        {
+            "engine": {"cache_dir": str(cache_dir)},
+            "runtime": runtime or {},
+            "server": {
+                "data_dir": str(tmp_path / "data"),
+                "database_url": db_url,
+                "admin_password": ADMIN_PASSWORD,
+                "run_entrances": False,
+                **server,
+            },
+        }
+    )
 
 
 class Api:
@@ -92,8 +100,9 @@ class Api:
         return self._user("view", "viewer")
 
     def login(self, username: str, password: str) -> dict[str, str]:
-        r = self.client.post("/api/v1/auth/token",
-                             data={"username": username, "password": password})
+        r = self.client.post(
+            "/api/v1/auth/token", data={"username": username, "password": password}
+        )
         assert r.status_code == 200, r.text
         return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -101,15 +110,18 @@ class Api:
         """A second client of the same app signed in to the web UI (the cookie), as a
         browser would be; the app's lifespan belongs to `self.client`."""
         ui = TestClient(self.client.app)
-        r = ui.post("/login", data={"username": username, "password": password},
-                    follow_redirects=False)
+        r = ui.post(
+            "/login", data={"username": username, "password": password}, follow_redirects=False
+        )
         assert r.status_code == 303, r.text
         return ui
 
     def _user(self, name: str, role: str) -> dict[str, str]:
-        r = self.client.post("/api/v1/users", headers=self.admin,
-                             json={"username": name, "password": f"{name}-password",
-                                   "role": role})
+        r = self.client.post(
+            "/api/v1/users",
+            headers=self.admin,
+            json={"username": name, "password": f"{name}-password", "role": role},
+        )
         assert r.status_code == 201, r.text
         return self.login(name, f"{name}-password")
 
@@ -119,14 +131,14 @@ class Api:
 
 
 @pytest.fixture
-def make_api(tmp_path: Path, cache_dir: Path, engine: FaceEngine
-             ) -> Iterator[Callable[..., Api]]:
+def make_api(tmp_path: Path, cache_dir: Path, engine: FaceEngine) -> Iterator[Callable[..., Api]]:
     clients: list[TestClient] = []
 
     def make(db_url: str | None = None, runtime: dict | None = None, **server: object) -> Api:
         url = db_url or f"sqlite:///{tmp_path / 'server.sqlite'}"
-        app = create_app(make_config(tmp_path, url, cache_dir, runtime, **server),
-                         face_engine=engine)
+        app = create_app(
+            make_config(tmp_path, url, cache_dir, runtime, **server), face_engine=engine
+        )
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
@@ -143,8 +155,9 @@ def api(make_api: Callable[..., Api], db_url: str) -> Api:
     return make_api(db_url)
 
 
-def record_events(api: Api, n: int, start: float, *, tie_every: int = 3,
-                  entrance: str = "main") -> None:
+def record_events(
+    api: Api, n: int, start: float, *, tie_every: int = 3, entrance: str = "main"
+) -> None:
     """`n` events into the server's journal, every `tie_every` sharing one time."""
     for k in range(n):
         t = start + (k // tie_every) if tie_every else start + k
@@ -167,7 +180,7 @@ def approach(photo: np.ndarray, frames: int = 30, size=(640, 480)) -> list[np.nd
         img = cv2.resize(photo, (pw, ph), interpolation=cv2.INTER_AREA)
         canvas = np.full((h, w, 3), (70, 90, 110), np.uint8)
         x0 = max(0, min(w - pw, int((w - pw) / 2 + 40 * np.sin(k / 5))))
-        canvas[h - ph:h, x0:x0 + pw] = img
+        canvas[h - ph : h, x0 : x0 + pw] = img
         out.append(canvas)
     return out
 
@@ -196,8 +209,7 @@ class LiveServer:
             port = s.getsockname()[1]
         self.app = app
         self.url = f"http://{host}:{port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port,
-                                                    log_level="warning"))
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         import time
@@ -214,14 +226,16 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, cache_dir: Path, engine: FaceEngine
-                ) -> Iterator[Callable[..., LiveServer]]:
+def live_server(
+    tmp_path: Path, cache_dir: Path, engine: FaceEngine
+) -> Iterator[Callable[..., LiveServer]]:
     started: list[LiveServer] = []
 
     def start(runtime: dict | None = None, **server: object) -> LiveServer:
         url = f"sqlite:///{tmp_path / 'live.sqlite'}"
-        app = create_app(make_config(tmp_path, url, cache_dir, runtime, **server),
-                         face_engine=engine)
+        app = create_app(
+            make_config(tmp_path, url, cache_dir, runtime, **server), face_engine=engine
+        )
         started.append(LiveServer(app))
         return started[-1]
 

@@ -20,10 +20,13 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(importlib.util.find_spec("playwright") is None,
-                       reason="playwright is not installed (pip install -e '.[dev]')"),
-    pytest.mark.skipif(not Path(CHROMIUM).is_file(),
-                       reason="no chromium browser: apt-get install -y chromium"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="playwright is not installed (pip install -e '.[dev]')",
+    ),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason="no chromium browser: apt-get install -y chromium"
+    ),
 ]
 
 
@@ -39,8 +42,9 @@ def browser():
             b.close()
 
 
-def test_sign_in_enrol_and_watch_the_door(browser, live_server, tmp_path: Path,
-                                          hopper: np.ndarray) -> None:
+def test_sign_in_enrol_and_watch_the_door(
+    browser, live_server, tmp_path: Path, hopper: np.ndarray
+) -> None:
     srv = live_server(run_entrances=True)
     page = browser.new_page()
     page.set_default_timeout(60_000)

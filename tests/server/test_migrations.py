@@ -41,10 +41,13 @@ def test_upgrade_gives_existing_entrances_the_default_liveness(db_url: str) -> N
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "0001")
-            conn.execute(text(
-                "INSERT INTO entrances (name, enabled, source, door, decision, quality, "
-                "created_at) VALUES ('old', true, NULL, '{\"kind\": \"log\"}', '{}', '{}', "
-                "CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO entrances (name, enabled, source, door, decision, quality, "
+                    "created_at) VALUES ('old', true, NULL, '{\"kind\": \"log\"}', '{}', '{}', "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
         migrate(engine)
         with Session(engine) as s:
             row = s.query(Entrance).one()

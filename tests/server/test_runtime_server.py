@@ -31,23 +31,33 @@ def wait_for(fn, timeout: float = 120.0, every: float = 0.5):
     raise AssertionError(f"timed out after {timeout} s")
 
 
-def enrol_and_visit(api: Api, tmp_path: Path, hopper: np.ndarray,
-                    **settings: object) -> tuple[dict, EntranceStatus]:
+def enrol_and_visit(
+    api: Api, tmp_path: Path, hopper: np.ndarray, **settings: object
+) -> tuple[dict, EntranceStatus]:
     """Enrol Grace Hopper through the API, point `main` at a video of her photo carried up
     to the camera, and wait for the runtime to play it to the end."""
     c = api.client
     res = c.post("/api/v1/residents", headers=api.admin, json={"name": "Grace Hopper"}).json()
-    r = c.post(f"/api/v1/residents/{res['id']}/photos", headers=api.admin,
-               files={"file": ("g.jpg", demo_images()[0], "image/jpeg")})
+    r = c.post(
+        f"/api/v1/residents/{res['id']}/photos",
+        headers=api.admin,
+        files={"file": ("g.jpg", demo_images()[0], "image/jpeg")},
+    )
     assert r.status_code == 201, r.text
     video = walk_up_video(tmp_path / "visit.avi", hopper)
     main = c.get("/api/v1/entrances", headers=api.admin).json()[0]
-    r = c.patch(f"/api/v1/entrances/{main['id']}", headers=api.admin,
-                json={"source": {"uri": str(video), "pace": "fast"},
-                      # "fast": every frame, however loaded the CPU. The server's part is
-                      # tested here, not the second recogniser's (whose shipped calibration
-                      # may be absent): decide on the fast model alone
-                      "decision": {"confirm": False}, **settings})
+    r = c.patch(
+        f"/api/v1/entrances/{main['id']}",
+        headers=api.admin,
+        json={
+            "source": {"uri": str(video), "pace": "fast"},
+            # "fast": every frame, however loaded the CPU. The server's part is
+            # tested here, not the second recogniser's (whose shipped calibration
+            # may be absent): decide on the fast model alone
+            "decision": {"confirm": False},
+            **settings,
+        },
+    )
     assert r.status_code == 200, r.text
     status = api.state.entrances.wait(main["id"], timeout=240)
     assert status.state == "ended", status
@@ -63,8 +73,9 @@ def test_default_liveness_refuses_a_photo_carried_to_the_camera(
     assert status.frames > 0 and "open" not in status.events, status
     assert status.liveness is not None and status.liveness.described_by == "runtime"
     assert status.liveness.checks == ["motion"] and not status.liveness.passive
-    events = api.client.get(f"/api/v1/events?resident_id={res['id']}",
-                            headers=api.viewer).json()["items"]
+    events = api.client.get(f"/api/v1/events?resident_id={res['id']}", headers=api.viewer).json()[
+        "items"
+    ]
     assert [e["decision"] for e in events] == ["deny"]
     live = events[0]["liveness"]
     assert live["live"] is not True and "motion" in live["evidence"], live
@@ -96,8 +107,7 @@ def test_runtime_admits_an_enrolled_resident_from_a_video(
     assert c.get("/api/v1/events?entrance=elsewhere", headers=api.viewer).json()["items"] == []
     snap = c.get(ev["snapshot_url"], headers=api.viewer)
     assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8"
-    assert c.get("/api/v1/snapshots/2026/01/01/../../x.jpg",
-                 headers=api.viewer).status_code == 404
+    assert c.get("/api/v1/snapshots/2026/01/01/../../x.jpg", headers=api.viewer).status_code == 404
     text = c.get("/metrics", headers=api.viewer).text
     assert 'facegate_events_total{decision="open",entrance="main"} 1.0' in text
     assert 'facegate_time_to_open_seconds_count{entrance="main"} 1.0' in text
@@ -110,15 +120,17 @@ def test_access_policy_reads_rules_residents_and_persists_guest_pass_uses(
 
     c = api.client
     ann = c.post("/api/v1/residents", headers=api.admin, json={"name": "Ann Lee"}).json()
-    c.post("/api/v1/residents", headers=api.admin, json={"name": "Old Tenant",
-                                                        "active": False})
+    c.post("/api/v1/residents", headers=api.admin, json={"name": "Old Tenant", "active": False})
     policy = DbAccessPolicy(api.state.sessions)
     now = datetime.now(UTC)
     assert policy.check("Ann Lee", "main", now).allowed  # no rules: every resident
     v = policy.check("Old Tenant", "main", now)
     assert not v.allowed and "not an active resident" in v.reason
-    r = c.post("/api/v1/rules", headers=api.admin, json={
-        "name": "pass", "resident_ids": [ann["id"]], "max_uses": 2})
+    r = c.post(
+        "/api/v1/rules",
+        headers=api.admin,
+        json={"name": "pass", "resident_ids": [ann["id"]], "max_uses": 2},
+    )
     assert r.status_code == 201
     assert policy.refresh()
     v = policy.check("Ann Lee", "main", now)
@@ -158,15 +170,17 @@ def test_restart_is_not_held_up_by_a_camera_that_is_away(make_api) -> None:
     api: Api = make_api(run_entrances=True)
     c = api.client
     main = c.get("/api/v1/entrances", headers=api.admin).json()[0]
-    r = c.patch(f"/api/v1/entrances/{main['id']}", headers=api.admin,
-                json={"source": {"uri": "/dev/video9", "reconnect_max_s": 30}})
+    r = c.patch(
+        f"/api/v1/entrances/{main['id']}",
+        headers=api.admin,
+        json={"source": {"uri": "/dev/video9", "reconnect_max_s": 30}},
+    )
     assert r.status_code == 200, r.text
     wait_for(lambda: api.state.entrances.status(main["id"]).state == "running", 120, 0.2)
     time.sleep(1.0)  # the runtime now waits in read() for a frame that never comes
 
     started = time.monotonic()
-    r = c.patch(f"/api/v1/entrances/{main['id']}", headers=api.admin,
-                json={"name": "front"})
+    r = c.patch(f"/api/v1/entrances/{main['id']}", headers=api.admin, json={"name": "front"})
     assert r.status_code == 200 and r.json()["name"] == "front"
     assert time.monotonic() - started < 5.0  # not the 10 s stop timeout
     alive = [t.name for t in threading.enumerate() if t.name.startswith("entrance-")]

@@ -8,10 +8,22 @@ from facegate.cli import build_parser, main
 
 
 def test_serve_parses_its_flags() -> None:
-    args = build_parser().parse_args(["serve", "--port", "9001", "--data-dir", "/tmp/x",
-                                      "--database-url", "sqlite:////tmp/x/db.sqlite"])
-    assert (args.port, args.data_dir, args.database_url) == (9001, "/tmp/x",
-                                                             "sqlite:////tmp/x/db.sqlite")
+    args = build_parser().parse_args(
+        [
+            "serve",
+            "--port",
+            "9001",
+            "--data-dir",
+            "/tmp/x",
+            "--database-url",
+            "sqlite:////tmp/x/db.sqlite",
+        ]
+    )
+    assert (args.port, args.data_dir, args.database_url) == (
+        9001,
+        "/tmp/x",
+        "sqlite:////tmp/x/db.sqlite",
+    )
 
 
 def test_bad_port_or_database_url_is_a_clear_error(monkeypatch, tmp_path, capsys) -> None:

@@ -11,28 +11,40 @@ from pathlib import Path
 from tests.server.conftest import Api, record_events
 
 FORM = {  # what the add form sends for a plain log-only entrance, as a browser fills it
-    "name": "garage", "enabled": "on", "uri": "", "pace": "realtime", "door_kind": "log",
-    "door_settings": "{}", "fmr": "0.0001", "min_votes": "2", "confirm": "on",
-    "confirm_by": "fusion", "confirm_fmr": "0.001", "fusion_fmr": "1e-05",
-    "live_checks": "default", "pad_model": "", "on_undecided": "wait",
+    "name": "garage",
+    "enabled": "on",
+    "uri": "",
+    "pace": "realtime",
+    "door_kind": "log",
+    "door_settings": "{}",
+    "fmr": "0.0001",
+    "min_votes": "2",
+    "confirm": "on",
+    "confirm_by": "fusion",
+    "confirm_fmr": "0.001",
+    "fusion_fmr": "1e-05",
+    "live_checks": "default",
+    "pad_model": "",
+    "on_undecided": "wait",
 }
 
 
 def entrances(api: Api) -> dict[str, dict]:
-    return {e["name"]: e for e in api.client.get("/api/v1/entrances",
-                                                 headers=api.viewer).json()}
+    return {e["name"]: e for e in api.client.get("/api/v1/entrances", headers=api.viewer).json()}
 
 
 def audit_actions(api: Api) -> list[tuple[str, str]]:
-    return [(a["actor"], a["action"]) for a in api.client.get("/api/v1/audit",
-                                                            headers=api.admin).json()]
+    return [
+        (a["actor"], a["action"]) for a in api.client.get("/api/v1/audit", headers=api.admin).json()
+    ]
 
 
 def form_errors(html: str) -> list[str]:
     block = re.search(r'<ul class="errors bad"[^>]*>(.*?)</ul>', html, re.S)
     assert block, "the page shows no form errors"
-    return [re.sub(r"\s+", " ", m).strip() for m in re.findall(r"<li>(.*?)</li>",
-                                                                block.group(1), re.S)]
+    return [
+        re.sub(r"\s+", " ", m).strip() for m in re.findall(r"<li>(.*?)</li>", block.group(1), re.S)
+    ]
 
 
 def test_add_form_creates_a_running_entrance_audited(api: Api, tmp_path: Path) -> None:
@@ -43,10 +55,20 @@ def test_add_form_creates_a_running_entrance_audited(api: Api, tmp_path: Path) -
     page = ui.get("/entrances")
     assert page.status_code == 200 and 'id="add-entrance"' in page.text
 
-    r = ui.post("/entrances", data={
-        **FORM, "uri": str(folder), "pace": "fast", "door_kind": "webhook",
-        "door_settings": '{"url": "http://127.0.0.1:9/open", "pulse_s": 2}', "fmr": "1e-5",
-        "live_checks": "off", "confirm_by": "model"}, follow_redirects=False)
+    r = ui.post(
+        "/entrances",
+        data={
+            **FORM,
+            "uri": str(folder),
+            "pace": "fast",
+            "door_kind": "webhook",
+            "door_settings": '{"url": "http://127.0.0.1:9/open", "pulse_s": 2}',
+            "fmr": "1e-5",
+            "live_checks": "off",
+            "confirm_by": "model",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     garage = entrances(api)["garage"]
     assert garage["decision"]["confirm_by"] == "model"
@@ -54,13 +76,17 @@ def test_add_form_creates_a_running_entrance_audited(api: Api, tmp_path: Path) -
     assert r.headers["location"] == f"/entrances?saved={garage['id']}#entrance-{garage['id']}"
     assert garage["source"]["uri"] == str(folder) and garage["source"]["pace"] == "fast"
     door = garage["door"]
-    assert (door["kind"], door["url"], door["pulse_s"]) == ("webhook", "http://127.0.0.1:9/open",
-                                                            2.0)
+    assert (door["kind"], door["url"], door["pulse_s"]) == (
+        "webhook",
+        "http://127.0.0.1:9/open",
+        2.0,
+    )
     assert garage["decision"]["fmr"] == 1e-5 and garage["decision"]["confirm"] is True
     assert garage["liveness"]["checks"] == []
     # the manager built this entrance's runtime from the new row (runtimes are off here)
-    assert garage["status"]["state"] == "stopped" and "runtimes are off" in \
-        garage["status"]["detail"]
+    assert (
+        garage["status"]["state"] == "stopped" and "runtimes are off" in garage["status"]["detail"]
+    )
     assert garage["status"]["liveness"]["checks"] == []
     assert ("user:oper", "entrance_create") in audit_actions(api)
     shown = ui.get(r.headers["location"])
@@ -98,8 +124,7 @@ def test_refused_forms_show_why_keep_the_input_and_change_nothing(api: Api) -> N
     assert len(audit_actions(api)) == audits
 
 
-def test_edit_form_changes_settings_keeps_the_rest_and_restarts(api: Api,
-                                                                tmp_path: Path) -> None:
+def test_edit_form_changes_settings_keeps_the_rest_and_restarts(api: Api, tmp_path: Path) -> None:
     folder = tmp_path / "frames"
     folder.mkdir()
     main = entrances(api)["main"]
@@ -107,19 +132,32 @@ def test_edit_form_changes_settings_keeps_the_rest_and_restarts(api: Api,
     assert api.operator  # creates the operator "oper"
     ui = api.browser("oper", "oper-password")
     d = main["decision"]  # the form shows the stored values; these are sent back unchanged
-    kept = {"confirm_fmr": f"{d['confirm_fmr']:g}", "fusion_fmr": f"{d['fusion_fmr']:g}",
-            "confirm_by": d["confirm_by"], "confirm": "on"}
+    kept = {
+        "confirm_fmr": f"{d['confirm_fmr']:g}",
+        "fusion_fmr": f"{d['fusion_fmr']:g}",
+        "confirm_by": d["confirm_by"],
+        "confirm": "on",
+    }
     assert d["confirm"] is True
-    r = ui.post(f"/entrances/{main['id']}", data={
-        **FORM, **kept, "name": "front door", "uri": str(folder), "fmr": "1e-5",
-        "min_votes": "3", "live_checks": "motion", "on_undecided": "allow"},
-        follow_redirects=False)
+    r = ui.post(
+        f"/entrances/{main['id']}",
+        data={
+            **FORM,
+            **kept,
+            "name": "front door",
+            "uri": str(folder),
+            "fmr": "1e-5",
+            "min_votes": "3",
+            "live_checks": "motion",
+            "on_undecided": "allow",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     after = entrances(api)["front door"]
     assert after["id"] == main["id"] and after["source"]["uri"] == str(folder)
     assert after["decision"] == {**main["decision"], "fmr": 1e-5, "min_votes": 3}
-    assert after["liveness"] == {**main["liveness"], "checks": ["motion"],
-                                 "on_undecided": "allow"}
+    assert after["liveness"] == {**main["liveness"], "checks": ["motion"], "on_undecided": "allow"}
     assert after["status"]["state"] == "stopped"  # restarted: it has a source now
     assert after["status"]["liveness"]["on_undecided"] == "allow"
     assert ("user:oper", "entrance_update") in audit_actions(api)
@@ -127,13 +165,17 @@ def test_edit_form_changes_settings_keeps_the_rest_and_restarts(api: Api,
     api.client.post("/api/v1/entrances", headers=api.operator, json={"name": "garage"})
     r = ui.post(f"/entrances/{main['id']}", data={**FORM, "name": "garage"})
     assert r.status_code == 409
-    assert form_errors(r.text) == ["an entrance named 'garage' exists already".replace(
-        "'", "&#39;")]
+    assert form_errors(r.text) == [
+        "an entrance named 'garage' exists already".replace("'", "&#39;")
+    ]
     assert f'action="/entrances/{main["id"]}"' in r.text  # shown in that entrance's form
     assert entrances(api)["front door"]["source"]["uri"] == str(folder)
 
-    r = ui.post(f"/entrances/{main['id']}", data={**FORM, "name": "front door", "uri": ""},
-                follow_redirects=False)
+    r = ui.post(
+        f"/entrances/{main['id']}",
+        data={**FORM, "name": "front door", "uri": ""},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     after = entrances(api)["front door"]
     assert after["source"] is None and after["status"]["state"] == "no_source"

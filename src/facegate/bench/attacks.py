@@ -108,13 +108,19 @@ def render_attack(
     K = np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
     pose = _plan_pose(rng, n, fps, width, height, f, face_width_m, approach)
 
-    scene = (render.fit_background(background, width, height) if background is not None
-             else _make_scene(rng, width, height))
+    scene = (
+        render.fit_background(background, width, height)
+        if background is not None
+        else _make_scene(rng, width, height)
+    )
     look = _plan_look(rng, n, fps, kind)
     glare_uv = np.array([rng.uniform(-0.6, 0.6), rng.uniform(-0.8, 0.2)])  # in face widths
     glare_gain = float(rng.uniform(0.15, 0.6) if kind == "screen" else rng.uniform(0.0, 0.5))
-    moire = (float(rng.uniform(0.45, 0.75)), float(rng.uniform(0.04, 0.12)),
-             float(rng.uniform(0, math.pi)))  # (pitch in frame px near, depth, grid angle)
+    moire = (
+        float(rng.uniform(0.45, 0.75)),
+        float(rng.uniform(0.04, 0.12)),
+        float(rng.uniform(0, math.pi)),
+    )  # (pitch in frame px near, depth, grid angle)
 
     levels = _pyramid(tex, alpha)
     noise = rng.normal(0, look.noise, (height + 16, width + 16)).astype(np.float32)
@@ -132,8 +138,10 @@ def render_attack(
         H /= H[2, 2]
         frame = scene.copy()
         glare = glare_gain * _glare_strength(pose.yaw[k], pose.pitch[k])
-        gcenter = (fcx + fw * (glare_uv[0] - 0.02 * pose.yaw[k]),
-                   fcy + fw * (glare_uv[1] + 0.02 * pose.pitch[k]))
+        gcenter = (
+            fcx + fw * (glare_uv[0] - 0.02 * pose.yaw[k]),
+            fcy + fw * (glare_uv[1] + 0.02 * pose.pitch[k]),
+        )
         _composite(frame, levels, H, kind, glare, gcenter, fw, moire)
         fc = _apply(H, np.array([[fcx, fcy]]))[0]
         motion = np.zeros(2) if prev_c is None else fc - prev_c
@@ -151,8 +159,15 @@ def render_attack(
             first_visible = k
     if first_visible < 0:
         first_visible = n - 1
-    return AttackClip(frames, float(fps), first_visible, boxes, kind=kind, homographies=homs,
-                      face_width_m=face_width_m)
+    return AttackClip(
+        frames,
+        float(fps),
+        first_visible,
+        boxes,
+        kind=kind,
+        homographies=homs,
+        face_width_m=face_width_m,
+    )
 
 
 def render_attack_visit(
@@ -168,8 +183,9 @@ def render_attack_visit(
     """The door benchmark's attack visit: `face` is an LFW-framed photo (250x250, gray or BGR)
     of the person, printed or on a screen; same arguments as `clips.render_visit` plus
     `kind`."""
-    return render_attack(face, rng, kind=kind, size=size, fps=fps, duration_s=duration_s,
-                         background=background)
+    return render_attack(
+        face, rng, kind=kind, size=size, fps=fps, duration_s=duration_s, background=background
+    )
 
 
 # -- the object -------------------------------------------------------------------------------
@@ -183,8 +199,9 @@ def _default_face_box(img: np.ndarray) -> Box:
     return (w / 2 - s / 2, h / 2 - 0.65 * s, s, 1.3 * s)
 
 
-def _make_print(img: np.ndarray, rng: np.random.Generator
-                ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def _make_print(
+    img: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Photo on paper with a border, print tone and fingers: (BGR float32, alpha, origin)."""
     h, w = img.shape[:2]
     x = img.astype(np.float32) / 255.0
@@ -207,14 +224,15 @@ def _make_print(img: np.ndarray, rng: np.random.Generator
     tex[sy0:sy1, sx0:sx1] = paper
     alpha[sy0:sy1, sx0:sx1] = 1.0
     ox, oy = pad + mx, pad + my_top
-    tex[oy:oy + h, ox:ox + w] = x
+    tex[oy : oy + h, ox : ox + w] = x
     tex[sy0:sy1, sx0:sx1] += rng.normal(0, 0.012, (sy1 - sy0, sx1 - sx0, 1)).astype(np.float32)
     _fingers(tex, alpha, (sx0, sy0, sx1, sy1), rng, int(rng.integers(1, 3)))
     return np.clip(tex, 0, 1), alpha, (float(ox), float(oy))
 
 
-def _make_screen(img: np.ndarray, rng: np.random.Generator
-                 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def _make_screen(
+    img: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Photo on a phone/tablet: emissive tone inside a black bezel, a hand at one edge."""
     h, w = img.shape[:2]
     x = img.astype(np.float32) / 255.0
@@ -236,15 +254,16 @@ def _make_screen(img: np.ndarray, rng: np.random.Generator
     r = round(bez * 1.5)
     _rounded_rect(tex, alpha, (b0x, b0y, b1x, b1y), r, body)
     s0x, s0y = b0x + bez, b0y + bez
-    tex[s0y:s0y + h + 2 * sy, s0x:s0x + w + 2 * sx] = black
+    tex[s0y : s0y + h + 2 * sy, s0x : s0x + w + 2 * sx] = black
     ox, oy = s0x + sx, s0y + sy
-    tex[oy:oy + h, ox:ox + w] = x
+    tex[oy : oy + h, ox : ox + w] = x
     _fingers(tex, alpha, (b0x, b0y, b1x, b1y), rng, int(rng.integers(0, 3)))
     return np.clip(tex, 0, 1), alpha, (float(ox), float(oy))
 
 
-def _rounded_rect(tex: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int], r: int,
-                  colour: np.ndarray) -> None:
+def _rounded_rect(
+    tex: np.ndarray, alpha: np.ndarray, box: tuple[int, int, int, int], r: int, colour: np.ndarray
+) -> None:
     x0, y0, x1, y1 = box
     mask = np.zeros(alpha.shape, np.uint8)
     cv2.rectangle(mask, (x0 + r, y0), (x1 - r, y1), 255, -1)
@@ -260,8 +279,13 @@ def _paint(tex: np.ndarray, alpha: np.ndarray, m: np.ndarray, colour: np.ndarray
     alpha[:] = np.maximum(alpha, m)
 
 
-def _fingers(tex: np.ndarray, alpha: np.ndarray, sheet: tuple[int, int, int, int],
-             rng: np.random.Generator, count: int) -> None:
+def _fingers(
+    tex: np.ndarray,
+    alpha: np.ndarray,
+    sheet: tuple[int, int, int, int],
+    rng: np.random.Generator,
+    count: int,
+) -> None:
     """Thumbs over the left/right/bottom edge of the sheet, skin-coloured and shaded."""
     x0, y0, x1, y1 = sheet
     sw = x1 - x0
@@ -277,8 +301,17 @@ def _fingers(tex: np.ndarray, alpha: np.ndarray, sheet: tuple[int, int, int, int
             cx = x0 - tl * 0.15 if side == "left" else x1 + tl * 0.15
             axes, ang = (tl / 2, tw / 2), float(rng.uniform(-25, 25))
         m = np.zeros(alpha.shape, np.float32)
-        cv2.ellipse(m, (round(cx), round(cy)), (round(axes[0]), round(axes[1])), ang, 0, 360,
-                    1.0, -1, cv2.LINE_AA)
+        cv2.ellipse(
+            m,
+            (round(cx), round(cy)),
+            (round(axes[0]), round(axes[1])),
+            ang,
+            0,
+            360,
+            1.0,
+            -1,
+            cv2.LINE_AA,
+        )
         m = cv2.GaussianBlur(m, (0, 0), 1.0)
         _paint(tex, alpha, m, skin * (0.85 + 0.15 * rng.random()))
 
@@ -302,8 +335,16 @@ def _tremor(rng: np.random.Generator, n: int, sigma: float) -> np.ndarray:
     return np.convolve(x, np.ones(5) / 5 * math.sqrt(5), mode="valid")[:n]
 
 
-def _plan_pose(rng: np.random.Generator, n: int, fps: float, width: int, height: int,
-               f: float, face_w: float, approach: bool | None) -> _Pose:
+def _plan_pose(
+    rng: np.random.Generator,
+    n: int,
+    fps: float,
+    width: int,
+    height: int,
+    f: float,
+    face_w: float,
+    approach: bool | None,
+) -> _Pose:
     t = np.arange(n, dtype=np.float64) / max(n - 1, 1)
     secs = np.arange(n, dtype=np.float64) / fps
     unit = min(width / 640, height / 480)
@@ -325,10 +366,16 @@ def _plan_pose(rng: np.random.Generator, n: int, fps: float, width: int, height:
     z = z * (1 + _tremor(rng, n, 0.004))
     x = (u - width / 2) * z / f
     y = (v - height / 2) * z / f
-    yaw = (rng.uniform(-15, 15) + rng.uniform(2, 20) * render.wave(rng, secs, (0.2, 0.8))
-           + _tremor(rng, n, 0.4))
-    pitch = (rng.uniform(-15, 15) + rng.uniform(2, 15) * render.wave(rng, secs, (0.2, 0.8))
-             + _tremor(rng, n, 0.4))
+    yaw = (
+        rng.uniform(-15, 15)
+        + rng.uniform(2, 20) * render.wave(rng, secs, (0.2, 0.8))
+        + _tremor(rng, n, 0.4)
+    )
+    pitch = (
+        rng.uniform(-15, 15)
+        + rng.uniform(2, 15) * render.wave(rng, secs, (0.2, 0.8))
+        + _tremor(rng, n, 0.4)
+    )
     roll = rng.uniform(-10, 10) + rng.uniform(1, 8) * render.wave(rng, secs, (0.2, 0.8))
     return _Pose(x, y, z, yaw, pitch, roll)
 
@@ -360,9 +407,16 @@ def _pyramid(tex: np.ndarray, alpha: np.ndarray) -> list[np.ndarray]:
     return render.pyramid(np.dstack([tex * alpha[..., None], alpha]).astype(np.float32), 5)
 
 
-def _composite(frame: np.ndarray, levels: list[np.ndarray], H: np.ndarray,
-               kind: str, glare: float, gcenter: tuple[float, float], face_px: float,
-               moire: tuple[float, float, float]) -> None:
+def _composite(
+    frame: np.ndarray,
+    levels: list[np.ndarray],
+    H: np.ndarray,
+    kind: str,
+    glare: float,
+    gcenter: tuple[float, float],
+    face_px: float,
+    moire: tuple[float, float, float],
+) -> None:
     """Warp the object into the frame (only its bounding box), add moire and glare, blend."""
     th, tw = levels[0].shape[:2]
     c = _apply(H, np.array([[0, 0], [tw, 0], [0, th], [tw, th]], np.float64))
@@ -376,14 +430,21 @@ def _composite(frame: np.ndarray, levels: list[np.ndarray], H: np.ndarray,
     scale = math.sqrt(abs(np.linalg.det(J)))  # frame px per texture px near the centre
     level = render.pyramid_level(scale, len(levels), 1.3)
     Hl = Hs @ np.diag([2.0**level, 2.0**level, 1.0])
-    fg = cv2.warpPerspective(levels[level], Hl, size, flags=cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    fg = cv2.warpPerspective(
+        levels[level],
+        Hl,
+        size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
     a = fg[..., 3]
     col = fg[..., :3]
     if glare > 0.01 or kind == "screen":
         # texture coordinates of every frame pixel: warp a coordinate ramp the same way
-        uv = cv2.warpPerspective(_coords(th, tw), Hs, size, flags=cv2.INTER_LINEAR,
-                                 borderMode=cv2.BORDER_REPLICATE)
+        uv = cv2.warpPerspective(
+            _coords(th, tw), Hs, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
         u, v = uv[..., 0], uv[..., 1]
         if kind == "screen":
             # the pixel grid sampled at the camera's pixel centres: aliasing draws the moire
@@ -396,8 +457,9 @@ def _composite(frame: np.ndarray, levels: list[np.ndarray], H: np.ndarray,
         if glare > 0.01:
             gx, gy = float(gcenter[0]), float(gcenter[1])
             r2 = (u - gx) ** 2 + (v - gy) ** 2
-            spot = (float(glare) * np.exp(r2 * float(-1 / (0.6 * face_px) ** 2)) * a
-                    ).astype(np.float32)
+            spot = (float(glare) * np.exp(r2 * float(-1 / (0.6 * face_px) ** 2)) * a).astype(
+                np.float32
+            )
             col = cv2.add(col, cv2.merge([spot, spot, spot]))
     roi = frame[y0:y1, x0:x1]
     inv_a = 1 - a
@@ -423,9 +485,15 @@ def _coords(h: int, w: int) -> np.ndarray:
 def _jacobian(H: np.ndarray, x: float, y: float) -> np.ndarray:
     """d(frame)/d(texture) of a homography at one point."""
     p = H @ np.array([x, y, 1.0])
-    return np.array([[H[0, 0] * p[2] - p[0] * H[2, 0], H[0, 1] * p[2] - p[0] * H[2, 1]],
-                     [H[1, 0] * p[2] - p[1] * H[2, 0], H[1, 1] * p[2] - p[1] * H[2, 1]]]
-                    ) / p[2] ** 2
+    return (
+        np.array(
+            [
+                [H[0, 0] * p[2] - p[0] * H[2, 0], H[0, 1] * p[2] - p[0] * H[2, 1]],
+                [H[1, 0] * p[2] - p[1] * H[2, 0], H[1, 1] * p[2] - p[1] * H[2, 1]],
+            ]
+        )
+        / p[2] ** 2
+    )
 
 
 @dataclass(frozen=True)
@@ -440,13 +508,24 @@ class _Look:
 def _plan_look(rng: np.random.Generator, n: int, fps: float, kind: str) -> _Look:
     secs = np.arange(n) / fps
     gain = rng.uniform(0.8, 1.15) + rng.uniform(0.0, 0.08) * render.wave(rng, secs, (0.2, 0.8))
-    jpeg = ([int(q) for q in rng.integers(50, 92, n)] if rng.random() < 0.7 else [0] * n)
-    return _Look(gain, float(rng.uniform(0.0, 1.3)), float(rng.uniform(0.15, 0.6)),
-                 float(rng.uniform(1.5, 5.0)), jpeg)
+    jpeg = [int(q) for q in rng.integers(50, 92, n)] if rng.random() < 0.7 else [0] * n
+    return _Look(
+        gain,
+        float(rng.uniform(0.0, 1.3)),
+        float(rng.uniform(0.15, 0.6)),
+        float(rng.uniform(1.5, 5.0)),
+        jpeg,
+    )
 
 
-def _camera(frame: np.ndarray, rng: np.random.Generator, look: _Look, k: int,
-            motion: np.ndarray, noise: np.ndarray) -> np.ndarray:
+def _camera(
+    frame: np.ndarray,
+    rng: np.random.Generator,
+    look: _Look,
+    k: int,
+    motion: np.ndarray,
+    noise: np.ndarray,
+) -> np.ndarray:
     out = frame
     blur = float(np.hypot(*motion)) * look.shutter
     if blur >= 1.5:
@@ -461,7 +540,7 @@ def _camera(frame: np.ndarray, rng: np.random.Generator, look: _Look, k: int,
         out = cv2.GaussianBlur(out, (0, 0), look.defocus)
     h, w = out.shape[:2]
     oy, ox = int(rng.integers(0, 16)), int(rng.integers(0, 16))
-    n = cv2.cvtColor(noise[oy:oy + h, ox:ox + w], cv2.COLOR_GRAY2BGR)
+    n = cv2.cvtColor(noise[oy : oy + h, ox : ox + w], cv2.COLOR_GRAY2BGR)
     out = cv2.addWeighted(out.astype(np.float32), float(look.gain[k]), n, 1.0, 0.5)
     out = np.clip(out, 0, 255).astype(np.uint8)
     q = look.jpeg[k]
@@ -487,15 +566,23 @@ def _make_scene(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     frame_c = tuple(float(v) for v in rng.uniform(40, 160, 3))
     cv2.rectangle(img, (fx0, int(height * 0.05)), (fx1, height), frame_c, int(rng.integers(4, 14)))
     floor_y = int(height * rng.uniform(0.8, 0.92))
-    cv2.rectangle(img, (0, floor_y), (width, height), tuple(float(v) for v in
-                                                            rng.uniform(40, 120, 3)), -1)
+    cv2.rectangle(
+        img, (0, floor_y), (width, height), tuple(float(v) for v in rng.uniform(40, 120, 3)), -1
+    )
     # the attacker's body behind the sheet: shoulders and torso, no head in view
     cloth = tuple(float(v) for v in rng.uniform(20, 140, 3))
     cx = width * rng.uniform(0.35, 0.65)
     top = height * rng.uniform(0.45, 0.65)
-    pts = np.array([[cx - 0.3 * width, height], [cx - 0.25 * width, top + 0.05 * height],
-                    [cx - 0.08 * width, top], [cx + 0.08 * width, top],
-                    [cx + 0.25 * width, top + 0.05 * height], [cx + 0.3 * width, height]])
+    pts = np.array(
+        [
+            [cx - 0.3 * width, height],
+            [cx - 0.25 * width, top + 0.05 * height],
+            [cx - 0.08 * width, top],
+            [cx + 0.08 * width, top],
+            [cx + 0.25 * width, top + 0.05 * height],
+            [cx + 0.3 * width, height],
+        ]
+    )
     cv2.fillPoly(img, [pts.round().astype(np.int32)], cloth, cv2.LINE_AA)
     noise = rng.normal(0, 3, (height, width, 1))
     return np.clip(img.astype(np.float32) + noise, 0, 255).astype(np.uint8)

@@ -49,8 +49,15 @@ class StillScores:
     small: dict[int, np.ndarray]
 
 
-def score_plan(engine: FaceEngine, root: Path, enrol: dict[str, list[str]], visits: list[Visit],
-               *, widths: tuple[int, ...] = (), progress: bool = True) -> StillScores:
+def score_plan(
+    engine: FaceEngine,
+    root: Path,
+    enrol: dict[str, list[str]],
+    visits: list[Visit],
+    *,
+    widths: tuple[int, ...] = (),
+    progress: bool = True,
+) -> StillScores:
     """Enrol the plan's residents as `bench door` does, then score every visit photo (its
     largest face) against them with every configured recogniser; resident photos also with
     the fast model after shrinking the face to each of `widths` (the approach of a visit)."""
@@ -66,8 +73,9 @@ def score_plan(engine: FaceEngine, root: Path, enrol: dict[str, list[str]], visi
     names = [first.names[p] for p in pids]
     column = {n: i for i, n in enumerate(names)}
     scores = {m: np.full((len(visits), len(pids)), -np.inf, np.float32) for m in models}
-    truth = np.array([column.get(v.person, NOT_ENROLLED) if v.kind == "resident" else STRANGER
-                      for v in visits])
+    truth = np.array(
+        [column.get(v.person, NOT_ENROLLED) if v.kind == "resident" else STRANGER for v in visits]
+    )
     small = {w: np.full((len(visits), len(pids)), -np.inf, np.float32) for w in widths}
     fast = engine.config.model
     no_face = 0
@@ -100,8 +108,9 @@ def score_plan(engine: FaceEngine, root: Path, enrol: dict[str, list[str]], visi
 
 def fused(engine: FaceEngine, s: StillScores) -> np.ndarray:
     """`engine.fuse` (mean impostor z-score of every model), per visit and resident."""
-    return np.mean([engine.calibration(m).normalise(s.scores[m]) for m in engine.model_names],
-                   axis=0)
+    return np.mean(
+        [engine.calibration(m).normalise(s.scores[m]) for m in engine.model_names], axis=0
+    )
 
 
 def _pick(votes: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -139,18 +148,29 @@ def ceiling(votes: np.ndarray, truth: np.ndarray, confirm: np.ndarray | None = N
         if missed < best[0]:
             best = (missed, float(ta), float(tb))
     missed, ta, tb = best
-    out = {"residents": residents, "strangers": int((truth == STRANGER).sum()),
-           "missed": missed, "missed_pct": round(100.0 * missed / max(residents, 1), 2),
-           "best_match_is_someone_else": wrong_best, "threshold": _r(ta)}
+    out = {
+        "residents": residents,
+        "strangers": int((truth == STRANGER).sum()),
+        "missed": missed,
+        "missed_pct": round(100.0 * missed / max(residents, 1), 2),
+        "best_match_is_someone_else": wrong_best,
+        "threshold": _r(ta),
+    }
     if confirm is not None:  # rounded up: a threshold that, as printed, still clears them
-        out["confirm_threshold"] = (None if not np.isfinite(tb)
-                                    else float(np.ceil(tb * 1e4 + 1e-6) / 1e4))
+        out["confirm_threshold"] = (
+            None if not np.isfinite(tb) else float(np.ceil(tb * 1e4 + 1e-6) / 1e4)
+        )
     out["highest_impostor"] = _r(float(ia.max())) if ia.size else None
     return out
 
 
-def at_thresholds(votes: np.ndarray, truth: np.ndarray, t: float,
-                  confirm: np.ndarray | None = None, tc: float | None = None) -> dict:
+def at_thresholds(
+    votes: np.ndarray,
+    truth: np.ndarray,
+    t: float,
+    confirm: np.ndarray | None = None,
+    tc: float | None = None,
+) -> dict:
     """False opens and misses of a fixed (calibrated) rule, for comparison with the bound."""
     rows = np.arange(len(truth))
     who, right = _pick(votes, truth)
@@ -159,8 +179,11 @@ def at_thresholds(votes: np.ndarray, truth: np.ndarray, t: float,
         opened &= confirm[rows, who] >= tc
     residents = truth != STRANGER
     missed = int((residents & ~(opened & right)).sum())
-    return {"false_opens": int((opened & ~right).sum()), "missed": missed,
-            "missed_pct": round(100.0 * missed / max(int(residents.sum()), 1), 2)}
+    return {
+        "false_opens": int((opened & ~right).sum()),
+        "missed": missed,
+        "missed_pct": round(100.0 * missed / max(int(residents.sum()), 1), 2),
+    }
 
 
 def recognised(votes: np.ndarray, truth: np.ndarray, t: float) -> float:
@@ -175,68 +198,109 @@ def _r(x: float | None) -> float | None:
     return None if x is None or not np.isfinite(x) else round(x, 4)
 
 
-def run(engine: FaceEngine, root: Path, *, residents: int = 100, enrol_photos: int = 5,
-        min_enrol_photos: int = 3, visits_per_resident: int = 3, strangers: int = 2000,
-        seed: int = 0, fmr: float = 1e-5, confirm_fmr: float = 1e-4,
-        widths: tuple[int, ...] = (48, 64, 96), progress: bool = True) -> dict:
+def run(
+    engine: FaceEngine,
+    root: Path,
+    *,
+    residents: int = 100,
+    enrol_photos: int = 5,
+    min_enrol_photos: int = 3,
+    visits_per_resident: int = 3,
+    strangers: int = 2000,
+    seed: int = 0,
+    fmr: float = 1e-5,
+    confirm_fmr: float = 1e-4,
+    widths: tuple[int, ...] = (48, 64, 96),
+    progress: bool = True,
+) -> dict:
     """The bound for each recogniser alone, their fusion, and the vote-then-confirm rule;
     beside each, the calibrated rule at `fmr` (and `confirm_fmr` for the confirmation); and
     the share of residents the fast model recognises at `fmr` when the face is `widths` px
     wide (a visit's first frames; the clips start at 36-60 px)."""
-    enrol, visits = plan(lfw_people(root), residents, enrol_photos, visits_per_resident,
-                         strangers, seed, min_enrol_photos)
+    enrol, visits = plan(
+        lfw_people(root),
+        residents,
+        enrol_photos,
+        visits_per_resident,
+        strangers,
+        seed,
+        min_enrol_photos,
+    )
     s = score_plan(engine, root, enrol, visits, widths=widths, progress=progress)
     models = engine.model_names
     fast = engine.config.model
-    report: dict = {"seed": seed, "fast_model": fast, "fmr": fmr,
-                    "residents_enrolled": len(s.names),
-                    "resident_visits": int((s.truth != STRANGER).sum()),
-                    "stranger_visits": int((s.truth == STRANGER).sum()),
-                    "residents_not_enrolled": int((s.truth == NOT_ENROLLED).sum()),
-                    "no_face": s.no_face,
-                    "bound": {}, "calibrated": {}, "recognised_by_face_width": {}}
+    report: dict = {
+        "seed": seed,
+        "fast_model": fast,
+        "fmr": fmr,
+        "residents_enrolled": len(s.names),
+        "resident_visits": int((s.truth != STRANGER).sum()),
+        "stranger_visits": int((s.truth == STRANGER).sum()),
+        "residents_not_enrolled": int((s.truth == NOT_ENROLLED).sum()),
+        "no_face": s.no_face,
+        "bound": {},
+        "calibrated": {},
+        "recognised_by_face_width": {},
+    }
     t = engine.threshold(fast, fmr)
     for w, m in [*s.small.items(), ("photo", s.scores[fast])]:
         report["recognised_by_face_width"][str(w)] = recognised(m, s.truth, t)
     for m in models:
         report["bound"][m] = ceiling(s.scores[m], s.truth)
         report["calibrated"][f"{m} at {fmr:g}"] = at_thresholds(
-            s.scores[m], s.truth, engine.threshold(m, fmr))
+            s.scores[m], s.truth, engine.threshold(m, fmr)
+        )
     for other in (m for m in models if m != fast):
         rule = f"{fast} votes, {other} confirms"
         report["bound"][rule] = ceiling(s.scores[fast], s.truth, s.scores[other])
         report["calibrated"][f"{fast} at {fmr:g}, {other} at {confirm_fmr:g}"] = at_thresholds(
-            s.scores[fast], s.truth, engine.threshold(fast, fmr), s.scores[other],
-            engine.threshold(other, confirm_fmr))
+            s.scores[fast],
+            s.truth,
+            engine.threshold(fast, fmr),
+            s.scores[other],
+            engine.threshold(other, confirm_fmr),
+        )
     if len(models) > 1:
         f = fused(engine, s)
         report["bound"]["fusion"] = ceiling(f, s.truth)
         report["bound"][f"{fast} votes, fusion confirms"] = ceiling(s.scores[fast], s.truth, f)
         try:
             report["calibrated"][f"fusion at {fmr:g}"] = at_thresholds(
-                f, s.truth, engine.fusion_calibration().threshold(fmr))
+                f, s.truth, engine.fusion_calibration().threshold(fmr)
+            )
         except ConfigError as exc:  # a user's model pair without a fusion calibration
             report["notes"] = [f"no calibrated fusion rule: {exc}"]
     return report
 
 
 def to_text(report: dict) -> str:
-    lines = [f"seed {report['seed']}: {report['resident_visits']} resident visits "
-             f"({report['residents_not_enrolled']} of residents with no enrolled photo), "
-             f"{report['stranger_visits']} strangers, {report['no_face']} photos without a face",
-             "bound: fewest missed residents with 0 false opens, thresholds picked in hindsight "
-             "on these strangers (optimistic)"]
+    lines = [
+        f"seed {report['seed']}: {report['resident_visits']} resident visits "
+        f"({report['residents_not_enrolled']} of residents with no enrolled photo), "
+        f"{report['stranger_visits']} strangers, {report['no_face']} photos without a face",
+        "bound: fewest missed residents with 0 false opens, thresholds picked in hindsight "
+        "on these strangers (optimistic)",
+    ]
     for rule, r in report["bound"].items():
-        tc = ("" if "confirm_threshold" not in r
-              else f" / {r['confirm_threshold'] if r['confirm_threshold'] is not None else '-'}")
-        lines.append(f"  {rule:32s} missed {r['missed']:4d} ({r['missed_pct']:5.2f} %)  "
-                     f"threshold {r['threshold']}{tc}")
+        tc = (
+            ""
+            if "confirm_threshold" not in r
+            else f" / {r['confirm_threshold'] if r['confirm_threshold'] is not None else '-'}"
+        )
+        lines.append(
+            f"  {rule:32s} missed {r['missed']:4d} ({r['missed_pct']:5.2f} %)  "
+            f"threshold {r['threshold']}{tc}"
+        )
     lines.append("calibrated rules on the same stills:")
     for w, pct in report.get("recognised_by_face_width", {}).items():
         size = "the photo as it is" if w == "photo" else f"face {w} px wide"
-        lines.append(f"  {report['fast_model']} at {report['fmr']:g}, {size}: {pct:.2f} % of "
-                     "residents recognised")
+        lines.append(
+            f"  {report['fast_model']} at {report['fmr']:g}, {size}: {pct:.2f} % of "
+            "residents recognised"
+        )
     for rule, r in report["calibrated"].items():
-        lines.append(f"  {rule:32s} missed {r['missed']:4d} ({r['missed_pct']:5.2f} %)  "
-                     f"false opens {r['false_opens']}")
+        lines.append(
+            f"  {rule:32s} missed {r['missed']:4d} ({r['missed_pct']:5.2f} %)  "
+            f"false opens {r['false_opens']}"
+        )
     return "\n".join(lines + report.get("notes", []))

@@ -52,7 +52,6 @@ LFW_FACE_BOX = (78.0, 66.0, 100.0, 130.0)
 MIN_VISIBLE_FACE_PX = 40.0
 
 
-
 @dataclass
 class VisitClip:
     """One rendered visit.
@@ -129,10 +128,9 @@ def render_visit(
         _draw_body(frame, visitor, m)
         _composite(frame, visitor, m, float(look.blur_px[k]), float(look.blur_angle[k]))
         start = int(rng.integers(0, 4096))
-        noise = pool[start:start + npix].reshape(height, width, 3)  # contiguous: fast
+        noise = pool[start : start + npix].reshape(height, width, 3)  # contiguous: fast
         # Exposure, contrast and noise in one pass: frame * gain + (noise - 128) + bias.
-        frame = cv2.addWeighted(frame, float(look.gain[k]), noise, 1.0,
-                                float(look.bias[k]) - 128.0)
+        frame = cv2.addWeighted(frame, float(look.gain[k]), noise, 1.0, float(look.bias[k]) - 128.0)
         h = w * fh / fw
         box = (cx - w / 2, cy - h / 2, w, h)
         if look.jpeg_quality[k] > 0:
@@ -170,15 +168,16 @@ def save_preview(
             cv2.rectangle(tile, (round(x), round(y)), (round(x + bw), round(y + bh)), colour, 1)
         label = f"{i}/{n}  t={i / clip.fps:.2f}s"
         for col, thick in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-            cv2.putText(tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, col, thick,
-                        cv2.LINE_AA)
+            cv2.putText(
+                tile, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, col, thick, cv2.LINE_AA
+            )
         tiles.append(tile)
     columns = max(1, min(columns, len(tiles)))
     rows = -(-len(tiles) // columns)
     sheet = np.full((rows * tile_h, columns * tile_w, 3), 32, np.uint8)
     for j, tile in enumerate(tiles):
         r, c = divmod(j, columns)
-        sheet[r * tile_h:(r + 1) * tile_h, c * tile_w:(c + 1) * tile_w] = tile
+        sheet[r * tile_h : (r + 1) * tile_h, c * tile_w : (c + 1) * tile_w] = tile
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), sheet):
         raise OSError(f"could not write preview {path}")
@@ -247,12 +246,31 @@ def _make_visitor(photo: np.ndarray, rng: np.random.Generator, backlit: bool) ->
     chin = fy + fh * 1.06
     skull_cy = fy + fh * 0.38
     neck_w = fw * rng.uniform(0.24, 0.3)
-    cv2.ellipse(mask, (round(fcx), round(skull_cy)), (round(ax), round(skull_cy - top)),
-                0, 180, 360, 1.0, -1, cv2.LINE_AA)
-    cv2.ellipse(mask, (round(fcx), round(skull_cy)), (round(ax), round(chin - skull_cy)),
-                0, 0, 180, 1.0, -1, cv2.LINE_AA)
-    cv2.rectangle(mask, (round(fcx - neck_w), round(fy + fh * 0.8)),
-                  (round(fcx + neck_w), s), 1.0, -1)
+    cv2.ellipse(
+        mask,
+        (round(fcx), round(skull_cy)),
+        (round(ax), round(skull_cy - top)),
+        0,
+        180,
+        360,
+        1.0,
+        -1,
+        cv2.LINE_AA,
+    )
+    cv2.ellipse(
+        mask,
+        (round(fcx), round(skull_cy)),
+        (round(ax), round(chin - skull_cy)),
+        0,
+        0,
+        180,
+        1.0,
+        -1,
+        cv2.LINE_AA,
+    )
+    cv2.rectangle(
+        mask, (round(fcx - neck_w), round(fy + fh * 0.8)), (round(fcx + neck_w), s), 1.0, -1
+    )
     mask = cv2.GaussianBlur(mask, (0, 0), fw * 0.06)
     # Fade the neck out below the collar: lower down LFW photos often show microphones or other
     # people, and the photo's bottom edge must not show as a line.
@@ -270,9 +288,15 @@ def _make_visitor(photo: np.ndarray, rng: np.random.Generator, backlit: bool) ->
     sprite = np.ascontiguousarray(sprite[y0:y1, x0:x1])
     levels = pyramid(sprite, 4)  # pre-filtered copies for the distant face
 
-    cloth = np.median(np.concatenate([
-        photo[228:248, 70:105].reshape(-1, 3), photo[228:248, 150:185].reshape(-1, 3),
-    ]), axis=0)
+    cloth = np.median(
+        np.concatenate(
+            [
+                photo[228:248, 70:105].reshape(-1, 3),
+                photo[228:248, 150:185].reshape(-1, 3),
+            ]
+        ),
+        axis=0,
+    )
     cloth = np.clip(cloth * rng.uniform(0.85, 1.05) + rng.normal(0, 6, 3), 0, 255) * gain
     skin = np.median(photo[200:222, 112:144].reshape(-1, 3), axis=0) * gain * 0.92
     shoulder_w = fw * rng.uniform(1.25, 1.5)  # half-width of the shoulders
@@ -282,20 +306,33 @@ def _make_visitor(photo: np.ndarray, rng: np.random.Generator, backlit: bool) ->
     # a rounded shoulder (quarter ellipse), the arm down; mirrored for the left half.
     rx, ry = shoulder_w * 0.3, fh * 0.45
     arc = np.linspace(-math.pi / 2, 0, 7)
-    half = np.concatenate([
-        [[neck_w * 1.1, fy + fh * 0.85], [neck_w * 1.3, shoulder_y - 0.12 * fh]],
-        np.stack([shoulder_w - rx + rx * np.cos(arc), shoulder_y + ry + ry * np.sin(arc)], 1),
-        [[shoulder_w * 1.04, shoulder_y + 2.5 * fh], [shoulder_w * 1.1, bottom]],
-    ])
+    half = np.concatenate(
+        [
+            [[neck_w * 1.1, fy + fh * 0.85], [neck_w * 1.3, shoulder_y - 0.12 * fh]],
+            np.stack([shoulder_w - rx + rx * np.cos(arc), shoulder_y + ry + ry * np.sin(arc)], 1),
+            [[shoulder_w * 1.04, shoulder_y + 2.5 * fh], [shoulder_w * 1.1, bottom]],
+        ]
+    )
     body = np.concatenate([half, (half * [-1, 1])[::-1]])
     body[:, 0] += fcx
-    neck = np.array([
-        [fcx - neck_w, fy + fh * 0.8], [fcx + neck_w, fy + fh * 0.8],
-        [fcx + neck_w * 0.95, shoulder_y - 0.12 * fh], [fcx, shoulder_y + 0.02 * fh],
-        [fcx - neck_w * 0.95, shoulder_y - 0.12 * fh],
-    ])
-    return _Visitor(levels, (fcx, fcy), (x0, y0), body, neck,
-                    tuple(float(v) for v in cloth), tuple(float(v) for v in skin))
+    neck = np.array(
+        [
+            [fcx - neck_w, fy + fh * 0.8],
+            [fcx + neck_w, fy + fh * 0.8],
+            [fcx + neck_w * 0.95, shoulder_y - 0.12 * fh],
+            [fcx, shoulder_y + 0.02 * fh],
+            [fcx - neck_w * 0.95, shoulder_y - 0.12 * fh],
+        ]
+    )
+    return _Visitor(
+        levels,
+        (fcx, fcy),
+        (x0, y0),
+        body,
+        neck,
+        tuple(float(v) for v in cloth),
+        tuple(float(v) for v in skin),
+    )
 
 
 def _draw_body(frame: np.ndarray, visitor: _Visitor, m: np.ndarray) -> None:
@@ -337,8 +374,14 @@ def _composite(
         return
     x0, y0, x1, y1 = bounds
     mm[:, 2] -= (x0, y0)
-    fg = cv2.warpAffine(src, mm, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                        borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    fg = cv2.warpAffine(
+        src,
+        mm,
+        (x1 - x0, y1 - y0),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0, 0),
+    )
     if blur >= 1.5:
         rad = math.radians(angle)
         kx = _box_kernel(abs(blur * math.cos(rad)))
@@ -382,9 +425,7 @@ class _Look:
     jpeg_quality: list[int]  # 0 = no JPEG round trip for that frame
 
 
-def _plan_motion(
-    rng: np.random.Generator, n: int, fps: float, width: int, height: int
-) -> _Motion:
+def _plan_motion(rng: np.random.Generator, n: int, fps: float, width: int, height: int) -> _Motion:
     """Where the face is in each frame.
 
     Walking at constant speed towards the camera makes the apparent size grow as 1/distance;
@@ -446,8 +487,11 @@ def _plan_look(rng: np.random.Generator, n: int, fps: float, motion: _Motion) ->
     secs = np.arange(n, dtype=np.float64) / fps
     widths = motion.widths
     grow = (widths - widths[0]) / max(widths[-1] - widths[0], 1e-6)
-    exposure = (rng.uniform(0.85, 1.15) + rng.uniform(0.02, 0.08) * wave(rng, secs, (0.2, 0.8))
-                + rng.uniform(0.0, 0.12) * grow)
+    exposure = (
+        rng.uniform(0.85, 1.15)
+        + rng.uniform(0.02, 0.08) * wave(rng, secs, (0.2, 0.8))
+        + rng.uniform(0.0, 0.12) * grow
+    )
     contrast = rng.uniform(0.8, 1.1) + rng.uniform(0.0, 0.05) * wave(rng, secs, (0.1, 0.5))
     offset = rng.uniform(-0.05, 0.05) + rng.uniform(0.0, 0.03) * wave(rng, secs, (0.1, 0.6))
     gain = exposure * contrast
@@ -527,46 +571,81 @@ def _make_background(
     dw = rng.uniform(0.25, 0.45) * w
     dx = rng.uniform(-0.1, 0.9) * w - dw / 2
     dtop = rng.uniform(0.0, 0.15) * h
-    cv2.rectangle(img, (round(dx), round(dtop)), (round(dx + dw), round(horizon)),
-                  _muted(rng, 60, 220, 0.12), -1)
+    cv2.rectangle(
+        img,
+        (round(dx), round(dtop)),
+        (round(dx + dw), round(horizon)),
+        _muted(rng, 60, 220, 0.12),
+        -1,
+    )
     if backlit or rng.random() < 0.35:
         glow = rng.uniform(225, 255) if backlit else rng.uniform(170, 230)
         gx0, gx1 = dx + dw * rng.uniform(0.1, 0.2), dx + dw * rng.uniform(0.8, 0.9)
         gy1 = dtop + (horizon - dtop) * rng.uniform(0.45, 0.7)
-        cv2.rectangle(img, (round(gx0), round(dtop + 0.05 * h)), (round(gx1), round(gy1)),
-                      (glow, glow, glow * rng.uniform(0.95, 1.0)), -1)
+        cv2.rectangle(
+            img,
+            (round(gx0), round(dtop + 0.05 * h)),
+            (round(gx1), round(gy1)),
+            (glow, glow, glow * rng.uniform(0.95, 1.0)),
+            -1,
+        )
         if backlit:
             bx0 = rng.uniform(0.05, 0.6) * w
-            cv2.rectangle(img, (round(bx0), round(0.05 * h)),
-                          (round(bx0 + rng.uniform(0.2, 0.35) * w), round(horizon * 0.8)),
-                          (glow, glow, glow), -1)
+            cv2.rectangle(
+                img,
+                (round(bx0), round(0.05 * h)),
+                (round(bx0 + rng.uniform(0.2, 0.35) * w), round(horizon * 0.8)),
+                (glow, glow, glow),
+                -1,
+            )
     bar = max(4, round(rng.uniform(0.015, 0.035) * w))
-    cv2.rectangle(img, (round(dx), round(dtop)), (round(dx + dw), round(horizon)),
-                  _muted(rng, 40, 230, 0.05), bar)
+    cv2.rectangle(
+        img,
+        (round(dx), round(dtop)),
+        (round(dx + dw), round(horizon)),
+        _muted(rng, 40, 230, 0.05),
+        bar,
+    )
     # Fixtures: a plate, a sign, a letterbox; maybe a vertical pipe or cable.
     for _ in range(int(rng.integers(1, 4))):
         fw, fh = rng.uniform(0.02, 0.12) * w, rng.uniform(0.02, 0.2) * h
         fx, fy = rng.uniform(0, w - fw), rng.uniform(0, horizon - fh)
-        cv2.rectangle(img, (round(fx), round(fy)), (round(fx + fw), round(fy + fh)),
-                      _muted(rng, 30, 240, 0.1), -1)
+        cv2.rectangle(
+            img,
+            (round(fx), round(fy)),
+            (round(fx + fw), round(fy + fh)),
+            _muted(rng, 30, 240, 0.1),
+            -1,
+        )
     if rng.random() < 0.5:
         px = rng.uniform(0, w)
-        cv2.line(img, (round(px), 0), (round(px), round(horizon)), _muted(rng, 30, 120, 0.05),
-                 max(2, round(0.006 * w)), cv2.LINE_AA)
+        cv2.line(
+            img,
+            (round(px), 0),
+            (round(px), round(horizon)),
+            _muted(rng, 30, 120, 0.05),
+            max(2, round(0.006 * w)),
+            cv2.LINE_AA,
+        )
 
     # Plaster blotches, vignetting and light falling off over the floor as one smooth
     # multiplicative field (uint8 fixed point, 128 = 1.0); then fine grain and lens softness.
-    blotch = cv2.resize(rng.normal(0, 1, (max(2, h // 24), max(2, w // 24))).astype(np.float32),
-                        (gw, gh), interpolation=cv2.INTER_CUBIC)
+    blotch = cv2.resize(
+        rng.normal(0, 1, (max(2, h // 24), max(2, w // 24))).astype(np.float32),
+        (gw, gh),
+        interpolation=cv2.INTER_CUBIC,
+    )
     shade = 1 + rng.uniform(0.02, 0.06) * blotch
     shade *= 1 - rng.uniform(0.1, 0.35) * ((xx - 0.5) ** 2 + (yy - 0.5) ** 2) / 0.5
     shade *= np.where(yy > horizon / h, 0.9 + 0.6 * (yy - horizon / h), 1.0)
     shade = np.clip(shade * 128 + 0.5, 0, 255).astype(np.uint8)
-    shade = cv2.cvtColor(cv2.resize(shade, (w, h), interpolation=cv2.INTER_LINEAR),
-                         cv2.COLOR_GRAY2BGR)
+    shade = cv2.cvtColor(
+        cv2.resize(shade, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_GRAY2BGR
+    )
     img = cv2.multiply(img, shade, scale=1.0 / 128)
     grain = rng.normal(0, rng.uniform(1.5, 4), (h // 2, w // 2)).astype(np.float32)
-    grain = cv2.cvtColor(cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR),
-                         cv2.COLOR_GRAY2BGR)
+    grain = cv2.cvtColor(
+        cv2.resize(grain, (w, h), interpolation=cv2.INTER_LINEAR), cv2.COLOR_GRAY2BGR
+    )
     img = cv2.add(img, grain, dtype=cv2.CV_8U)
     return cv2.GaussianBlur(img, (0, 0), rng.uniform(0.6, 1.4))

@@ -57,16 +57,25 @@ class VisitResult:
 
     def to_dict(self) -> dict:
         """One line of the per-visit log (`facegate bench door --log`)."""
-        return {"kind": self.visit.kind, "person": self.visit.person, "image": self.visit.image,
-                "opened_for": self.opened_for, "false_open": self.false_open,
-                "missed": self.missed, "time_to_open_ms": self.time_to_open_ms,
-                "frames": self.frames, "rendered": self.rendered,
-                "cpu_ms": round(1000 * self.cpu_s, 1), "events": self.events}
+        return {
+            "kind": self.visit.kind,
+            "person": self.visit.person,
+            "image": self.visit.image,
+            "opened_for": self.opened_for,
+            "false_open": self.false_open,
+            "missed": self.missed,
+            "time_to_open_ms": self.time_to_open_ms,
+            "frames": self.frames,
+            "rendered": self.rendered,
+            "cpu_ms": round(1000 * self.cpu_s, 1),
+            "events": self.events,
+        }
 
     @property
     def false_open(self) -> bool:
         return self.opened_for is not None and (
-            self.visit.kind != "resident" or self.opened_for != self.visit.person)
+            self.visit.kind != "resident" or self.opened_for != self.visit.person
+        )
 
     @property
     def missed(self) -> bool:
@@ -79,9 +88,14 @@ class VisitResult:
 #: of Wang_Nan for Nan_Wang (seed 4), each the same person; a scan of every LFW folder name for
 #: its parts rotated found one more pair, Yingfan_Wang / Wang_Yingfan, also one man (all checked
 #: by eye, docs/door-benchmark.md).
-SAME_PERSON = {"Carlos_Beltran": "Raul_Ibanez", "Bart_Hendricks": "Ricky_Ray",
-               "Sung_Hong_Choi": "Choi_Sung-hong", "Joseph_Blatter": "Sepp_Blatter",
-               "Wang_Nan": "Nan_Wang", "Yingfan_Wang": "Wang_Yingfan"}
+SAME_PERSON = {
+    "Carlos_Beltran": "Raul_Ibanez",
+    "Bart_Hendricks": "Ricky_Ray",
+    "Sung_Hong_Choi": "Choi_Sung-hong",
+    "Joseph_Blatter": "Sepp_Blatter",
+    "Wang_Nan": "Nan_Wang",
+    "Yingfan_Wang": "Wang_Yingfan",
+}
 
 
 def lfw_people(root: Path) -> dict[str, list[str]]:
@@ -97,8 +111,13 @@ def lfw_people(root: Path) -> dict[str, list[str]]:
 
 
 def plan(
-    people: dict[str, list[str]], residents: int, enrol_photos: int, visits_per_resident: int,
-    strangers: int, seed: int, min_enrol_photos: int | None = None,
+    people: dict[str, list[str]],
+    residents: int,
+    enrol_photos: int,
+    visits_per_resident: int,
+    strangers: int,
+    seed: int,
+    min_enrol_photos: int | None = None,
 ) -> tuple[dict[str, list[str]], list[Visit]]:
     """Pick residents (enrol photos) and the visits: held-out photos, then strangers.
 
@@ -165,8 +184,9 @@ class DoorBenchReport:
             "time_to_open_ms_p95": percentile(tto, 95),
             "frames_per_s": round(frames / wall, 2) if wall else None,
             "frames_processed_share": round(frames / max(1, sum(r.rendered for r in plain)), 3),
-            "cpu_ms_per_visit": (round(1000 * float(np.mean([r.cpu_s for r in plain])), 1)
-                                 if plain else None),
+            "cpu_ms_per_visit": (
+                round(1000 * float(np.mean([r.cpu_s for r in plain])), 1) if plain else None
+            ),
             "by_kind": by_kind,
             "enrolled_residents": self.enrolled,
             "rejected_enrolment_photos": self.rejected_photos,
@@ -180,20 +200,22 @@ class DoorBenchReport:
         def fmt(v: float | None) -> str:
             return "n/a" if v is None else f"{v:.0f} ms"
 
-        return "\n".join([
-            f"door benchmark: {s['visits']} visits ({s['resident_visits']} resident, "
-            f"{s['stranger_visits']} stranger, {s.get('attack_visits', 0)} attack), "
-            f"{s['enrolled_residents']} residents enrolled",
-            f"  false opens:  {s['false_opens']} (strangers {s['false_opens_stranger']}, "
-            f"wrong resident {s['false_opens_wrong_resident']})",
-            f"  missed opens: {s['missed_opens']} ({100 * s['missed_open_rate']:.2f} %)",
-            f"  time-to-open: p50 {fmt(s['time_to_open_ms_p50'])}, "
-            f"p95 {fmt(s['time_to_open_ms_p95'])}",
-            f"  throughput:   {s['frames_per_s']} frames/s processed, "
-            f"{100 * s['frames_processed_share']:.0f} % of rendered frames, "
-            f"{s['cpu_ms_per_visit']} ms CPU per visit",
-            *attack_lines(s),
-        ])
+        return "\n".join(
+            [
+                f"door benchmark: {s['visits']} visits ({s['resident_visits']} resident, "
+                f"{s['stranger_visits']} stranger, {s.get('attack_visits', 0)} attack), "
+                f"{s['enrolled_residents']} residents enrolled",
+                f"  false opens:  {s['false_opens']} (strangers {s['false_opens_stranger']}, "
+                f"wrong resident {s['false_opens_wrong_resident']})",
+                f"  missed opens: {s['missed_opens']} ({100 * s['missed_open_rate']:.2f} %)",
+                f"  time-to-open: p50 {fmt(s['time_to_open_ms_p50'])}, "
+                f"p95 {fmt(s['time_to_open_ms_p95'])}",
+                f"  throughput:   {s['frames_per_s']} frames/s processed, "
+                f"{100 * s['frames_processed_share']:.0f} % of rendered frames, "
+                f"{s['cpu_ms_per_visit']} ms CPU per visit",
+                *attack_lines(s),
+            ]
+        )
 
 
 def run_visit(
@@ -217,8 +239,17 @@ def run_visit(
             first = runtime.evidence[event.track].first_t
             opened_at.append(first + event.time_to_open_ms / 1000.0)
 
-    runtime = Runtime(entrance="bench", engine=engine, store=store, source=source, clock=clock,
-                      decision=decision, quality=quality, liveness=liveness, sinks=[sink])
+    runtime = Runtime(
+        entrance="bench",
+        engine=engine,
+        store=store,
+        source=source,
+        clock=clock,
+        decision=decision,
+        quality=quality,
+        liveness=liveness,
+        sinks=[sink],
+    )
     cpu0, wall0 = time.process_time(), time.perf_counter()
     stats = runtime.run()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
@@ -255,8 +286,9 @@ def run(
     decision = decision or DecisionConfig()
     quality = quality or QualityConfig()
     people = lfw_people(root)
-    enrol, visits = plan(people, residents, enrol_photos, visits_per_resident, strangers, seed,
-                         min_enrol_photos)
+    enrol, visits = plan(
+        people, residents, enrol_photos, visits_per_resident, strangers, seed, min_enrol_photos
+    )
     results: list[VisitResult] = []
     rejected = 0
     with tempfile.TemporaryDirectory() as tmp, SQLiteGallery(Path(tmp) / "g.sqlite") as store:
@@ -267,33 +299,68 @@ def run(
             enrolled += bool(rep.accepted)
         for i, visit in enumerate(tqdm(visits, desc="visits", disable=not progress)):
             face = cv2.imread(str(root / "gray" / visit.image), cv2.IMREAD_GRAYSCALE)
-            clip = render_visit(face, np.random.default_rng([seed, i]), fps=fps,
-                                duration_s=duration_s)
+            clip = render_visit(
+                face, np.random.default_rng([seed, i]), fps=fps, duration_s=duration_s
+            )
             events, tto, frames, cpu, wall = run_visit(engine, store, clip, decision, quality)
             opened = next((e.person for e in events if e.decision is Decision.OPEN), None)
-            result = VisitResult(visit, opened, tto, frames, len(clip.frames), cpu, wall,
-                                 [e.decision.value for e in events],
-                                 [{"decision": e.decision.value, "reason": e.reason,
-                                   "scores": {k: round(float(v), 4) for k, v in e.scores.items()}}
-                                  for e in events])
+            result = VisitResult(
+                visit,
+                opened,
+                tto,
+                frames,
+                len(clip.frames),
+                cpu,
+                wall,
+                [e.decision.value for e in events],
+                [
+                    {
+                        "decision": e.decision.value,
+                        "reason": e.reason,
+                        "scores": {k: round(float(v), 4) for k, v in e.scores.items()},
+                    }
+                    for e in events
+                ],
+            )
             results.append(result)
             if on_result:
                 on_result(result)
         # -- attack visits (see the section at the end of this module)
         live_stage, live_desc = attack_liveness(liveness, engine) if attacks > 0 else (None, {})
         if live_stage is not None:
-            results += run_attacks(engine, store, root, plan_attacks(enrol, visits, attacks, seed),
-                                   live_stage, decision=decision, quality=quality, seed=seed,
-                                   fps=fps, duration_s=duration_s, progress=progress,
-                                   on_result=on_result)
-    settings = {"seed": seed, "fps": fps, "duration_s": duration_s, "fmr": decision.fmr,
-                "min_votes": decision.min_votes, "confirm": decision.confirm,
-                "confirm_fmr": decision.confirm_fmr, "confirm_by": decision.confirm_by,
-                "fusion_fmr": decision.fusion_fmr, "model": engine.config.model,
-                "enrol_photos": [min(min_enrol_photos, enrol_photos), enrol_photos]}
+            results += run_attacks(
+                engine,
+                store,
+                root,
+                plan_attacks(enrol, visits, attacks, seed),
+                live_stage,
+                decision=decision,
+                quality=quality,
+                seed=seed,
+                fps=fps,
+                duration_s=duration_s,
+                progress=progress,
+                on_result=on_result,
+            )
+    settings = {
+        "seed": seed,
+        "fps": fps,
+        "duration_s": duration_s,
+        "fmr": decision.fmr,
+        "min_votes": decision.min_votes,
+        "confirm": decision.confirm,
+        "confirm_fmr": decision.confirm_fmr,
+        "confirm_by": decision.confirm_by,
+        "fusion_fmr": decision.fusion_fmr,
+        "model": engine.config.model,
+        "enrol_photos": [min(min_enrol_photos, enrol_photos), enrol_photos],
+    }
     if attacks > 0:
-        settings["liveness"] = {"resident": REAL_VISIT_LIVENESS, "stranger": REAL_VISIT_LIVENESS,
-                                "attack": live_desc}
+        settings["liveness"] = {
+            "resident": REAL_VISIT_LIVENESS,
+            "stranger": REAL_VISIT_LIVENESS,
+            "attack": live_desc,
+        }
     return DoorBenchReport(results, enrolled, rejected, settings)
 
 
@@ -315,8 +382,13 @@ REAL_VISIT_LIVENESS = {
     "check rightly denies them, so they run without liveness (can only add opens)",
 }
 #: outcome of an attack visit, from its door events
-ATTACK_OUTCOMES = ("opened", "attack_detected", "liveness_not_established", "denied_other",
-                   "not_recognised")
+ATTACK_OUTCOMES = (
+    "opened",
+    "attack_detected",
+    "liveness_not_established",
+    "denied_other",
+    "not_recognised",
+)
 
 
 def is_attack(visit: Visit) -> bool:
@@ -332,8 +404,9 @@ class AttackVisitResult(VisitResult):
         return {**super().to_dict(), "outcome": self.outcome, "liveness": self.liveness}
 
 
-def plan_attacks(enrol: dict[str, list[str]], visits: list[Visit], attacks: int,
-                 seed: int) -> list[Visit]:
+def plan_attacks(
+    enrol: dict[str, list[str]], visits: list[Visit], attacks: int, seed: int
+) -> list[Visit]:
     """`attacks` attack visits, print and screen in turn, each showing a random resident's own
     photo: one of the photos enrolled for them or held out as their visits. Drawn from a
     stream of their own, so adding attacks changes none of the other visits."""
@@ -351,8 +424,13 @@ def plan_attacks(enrol: dict[str, list[str]], visits: list[Visit], attacks: int,
     for i in range(attacks):
         name = names[int(rng.integers(len(names)))]
         photos = list(enrol[name]) + held.get(name, [])
-        out.append(Visit(ATTACK_VISIT_KINDS[i % len(ATTACK_VISIT_KINDS)], name,
-                         photos[int(rng.integers(len(photos)))]))
+        out.append(
+            Visit(
+                ATTACK_VISIT_KINDS[i % len(ATTACK_VISIT_KINDS)],
+                name,
+                photos[int(rng.integers(len(photos)))],
+            )
+        )
     return out
 
 
@@ -398,18 +476,32 @@ def run_attacks(
         face = cv2.imread(str(root / "gray" / visit.image), cv2.IMREAD_GRAYSCALE)
         if face is None:
             raise DataError(f"cannot read {root / 'gray' / visit.image}")
-        clip = render_attack_visit(face, np.random.default_rng([seed, 0xA77AC, i]),
-                                   kind=visit.kind, fps=fps, duration_s=duration_s)
-        events, tto, frames, cpu, wall = run_visit(engine, store, clip, decision, quality,
-                                                   liveness)
+        clip = render_attack_visit(
+            face,
+            np.random.default_rng([seed, 0xA77AC, i]),
+            kind=visit.kind,
+            fps=fps,
+            duration_s=duration_s,
+        )
+        events, tto, frames, cpu, wall = run_visit(engine, store, clip, decision, quality, liveness)
         outcome, verdict = attack_outcome(events)
         opened = next((e.person for e in events if e.decision is Decision.OPEN), None)
         result = AttackVisitResult(
-            visit, opened, tto, frames, len(clip.frames), cpu, wall,
+            visit,
+            opened,
+            tto,
+            frames,
+            len(clip.frames),
+            cpu,
+            wall,
             [e.decision.value for e in events],
-            [{"decision": e.decision.value, "reason": e.reason, "liveness": e.liveness}
-             for e in events],
-            outcome=outcome, liveness=verdict)
+            [
+                {"decision": e.decision.value, "reason": e.reason, "liveness": e.liveness}
+                for e in events
+            ],
+            outcome=outcome,
+            liveness=verdict,
+        )
         results.append(result)
         if on_result:
             on_result(result)
@@ -434,9 +526,11 @@ def attack_summary(results: list[VisitResult]) -> dict:
     by_kind = {}
     for kind in ATTACK_VISIT_KINDS:
         rs = [r for r in att if r.visit.kind == kind]
-        by_kind[kind] = {"visits": len(rs), "opens": sum(r.false_open for r in rs),
-                         **{o: sum(getattr(r, "outcome", "") == o for r in rs)
-                            for o in ATTACK_OUTCOMES[1:]}}
+        by_kind[kind] = {
+            "visits": len(rs),
+            "opens": sum(r.false_open for r in rs),
+            **{o: sum(getattr(r, "outcome", "") == o for r in rs) for o in ATTACK_OUTCOMES[1:]},
+        }
     recognised = [r for r in att if getattr(r, "outcome", "") != "not_recognised"]
     return {
         "attack_visits": len(att),
@@ -455,15 +549,21 @@ def attack_lines(s: dict) -> list[str]:
     live = s.get("liveness", {})
     att = live.get("attack", {})
     checks = ", ".join(att.get("checks", [])) or "none"
-    lines = [f"  attack visits: {s['attack_visits']} (a resident's own photo, printed or on a "
-             f"screen), liveness {checks}, undecided -> {att.get('on_undecided', 'n/a')}",
-             f"    attack opens (false opens): {s['attack_opens']}; recognised as the resident: "
-             f"{s['attacks_recognised']} (only liveness kept those out)"]
+    lines = [
+        f"  attack visits: {s['attack_visits']} (a resident's own photo, printed or on a "
+        f"screen), liveness {checks}, undecided -> {att.get('on_undecided', 'n/a')}",
+        f"    attack opens (false opens): {s['attack_opens']}; recognised as the resident: "
+        f"{s['attacks_recognised']} (only liveness kept those out)",
+    ]
     for kind, k in s["attacks_by_kind"].items():
-        lines.append(f"    {kind}: {k['visits']} visits, {k['opens']} opened, "
-                     f"{k['attack_detected']} denied as attacks, "
-                     f"{k['liveness_not_established']} denied undecided, "
-                     f"{k['not_recognised']} not recognised")
-    lines.append("  resident and stranger visits ran with liveness off (rendered visits are "
-                 "flat photos: see docs/door-benchmark.md)")
+        lines.append(
+            f"    {kind}: {k['visits']} visits, {k['opens']} opened, "
+            f"{k['attack_detected']} denied as attacks, "
+            f"{k['liveness_not_established']} denied undecided, "
+            f"{k['not_recognised']} not recognised"
+        )
+    lines.append(
+        "  resident and stranger visits ran with liveness off (rendered visits are "
+        "flat photos: see docs/door-benchmark.md)"
+    )
     return lines

@@ -97,8 +97,9 @@ def _pick_face(faces: Sequence[Face], shape: tuple[int, ...]) -> Face | None:
     return min(faces, key=lambda f: (f.center[0] - cx) ** 2 + (f.center[1] - cy) ** 2)
 
 
-def detect_all(engine: FaceEngine, root: Path, rels: Sequence[str],
-               progress: bool = True) -> list[Face]:
+def detect_all(
+    engine: FaceEngine, root: Path, rels: Sequence[str], progress: bool = True
+) -> list[Face]:
     from tqdm import tqdm
 
     found: list[Face | None] = []
@@ -156,9 +157,13 @@ def embed_lfw(
         cache.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(have)
         tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, paths=np.array(keys), plain=np.stack([have[k][0] for k in keys]),
-                 mirror=np.stack([have[k][1] for k in keys]),
-                 fallback=np.array([have[k][2] for k in keys]))
+        np.savez(
+            tmp,
+            paths=np.array(keys),
+            plain=np.stack([have[k][0] for k in keys]),
+            mirror=np.stack([have[k][1] for k in keys]),
+            fallback=np.array([have[k][2] for k in keys]),
+        )
         tmp.replace(cache)
     rels = list(dict.fromkeys(rels))
     return EmbeddingSet(
@@ -312,19 +317,27 @@ def calibrate(
             top, mu, sd, n = impostor_top([sets[m].vectors(flip)], ids, keep)
             version = engine.version(m)
             cal = Calibration(
-                m, version, flip, mu, sd, thresholds_from_top(top, n, CALIBRATION_FMRS),
+                m,
+                version,
+                flip,
+                mu,
+                sd,
+                thresholds_from_top(top, n, CALIBRATION_FMRS),
                 f"gray LFW, all {n:,} cross-identity pairs of {len(rels):,} images",
             )
             out[calibration_key(m, version, flip)] = cal
             stats.append((mu, sd))
         if len(models) > 1:
-            top, mu, sd, n = impostor_top(
-                [sets[m].vectors(flip) for m in models], ids, keep, stats
-            )
+            top, mu, sd, n = impostor_top([sets[m].vectors(flip) for m in models], ids, keep, stats)
             name = "fusion:" + "+".join(models)
             version = "+".join(engine.version(m) for m in models)
             out[calibration_key(name, version, flip)] = Calibration(
-                name, version, flip, mu, sd, thresholds_from_top(top, n, CALIBRATION_FMRS),
+                name,
+                version,
+                flip,
+                mu,
+                sd,
+                thresholds_from_top(top, n, CALIBRATION_FMRS),
                 f"gray LFW, all {n:,} cross-identity pairs, mean z-score of {len(models)} models",
             )
     return out
@@ -345,9 +358,14 @@ class LfwRow:
     tpr: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     def to_dict(self) -> dict:
-        return {"method": self.method, "flip": self.flip, "accuracy": round(self.mean, 5),
-                "std": round(self.std, 5), "tar_at_far_1e-2": round(self.tar_1e2, 4),
-                "tar_at_far_1e-3": round(self.tar_1e3, 4)}
+        return {
+            "method": self.method,
+            "flip": self.flip,
+            "accuracy": round(self.mean, 5),
+            "std": round(self.std, 5),
+            "tar_at_far_1e-2": round(self.tar_1e2, 4),
+            "tar_at_far_1e-3": round(self.tar_1e3, 4),
+        }
 
 
 @dataclass
@@ -357,18 +375,26 @@ class LfwReport:
     fallback: dict[str, int]
 
     def to_dict(self) -> dict:
-        return {"protocol": "LFW View 2, 10 folds, threshold chosen on the other 9 folds",
-                "images": self.images, "no_face_detected": self.fallback,
-                "results": [r.to_dict() for r in self.rows]}
+        return {
+            "protocol": "LFW View 2, 10 folds, threshold chosen on the other 9 folds",
+            "images": self.images,
+            "no_face_detected": self.fallback,
+            "results": [r.to_dict() for r in self.rows],
+        }
 
     def to_text(self) -> str:
-        lines = [f"LFW 10-fold ({self.images} images; YuNet missed "
-                 + ", ".join(f"{k}: {v}" for k, v in self.fallback.items()) + ")",
-                 f"{'method':<22}{'flip':<6}{'accuracy':>18}{'TAR@1e-2':>10}{'TAR@1e-3':>10}"]
+        lines = [
+            f"LFW 10-fold ({self.images} images; YuNet missed "
+            + ", ".join(f"{k}: {v}" for k, v in self.fallback.items())
+            + ")",
+            f"{'method':<22}{'flip':<6}{'accuracy':>18}{'TAR@1e-2':>10}{'TAR@1e-3':>10}",
+        ]
         for r in self.rows:
-            lines.append(f"{r.method:<22}{'yes' if r.flip else 'no':<6}"
-                         f"{100 * r.mean:>10.2f} ± {100 * r.std:.2f}%"
-                         f"{100 * r.tar_1e2:>9.2f}%{100 * r.tar_1e3:>9.2f}%")
+            lines.append(
+                f"{r.method:<22}{'yes' if r.flip else 'no':<6}"
+                f"{100 * r.mean:>10.2f} ± {100 * r.std:.2f}%"
+                f"{100 * r.tar_1e2:>9.2f}%{100 * r.tar_1e3:>9.2f}%"
+            )
         return "\n".join(lines)
 
     def plot(self, path: Path) -> None:
@@ -379,8 +405,11 @@ class LfwReport:
 
         fig, ax = plt.subplots(figsize=(6, 4.5))
         for r in self.rows:
-            ax.plot(np.maximum(r.fpr, 1e-4), r.tpr,
-                    label=f"{r.method}{' +flip' if r.flip else ''} ({100 * r.mean:.2f}%)")
+            ax.plot(
+                np.maximum(r.fpr, 1e-4),
+                r.tpr,
+                label=f"{r.method}{' +flip' if r.flip else ''} ({100 * r.mean:.2f}%)",
+            )
         ax.set_xscale("log")
         ax.set_xlim(1e-4, 1)
         ax.set_ylim(0.8, 1.0)
@@ -407,15 +436,24 @@ def evaluate(
     def row(name: str, flip: bool, scores: np.ndarray) -> LfwRow:
         acc = ten_fold_accuracy(scores, same, folds)
         fpr, tpr = roc_curve(scores, same)
-        return LfwRow(name, flip, float(acc.mean()), float(acc.std()),
-                      tar_at_far(scores, same, 1e-2), tar_at_far(scores, same, 1e-3), fpr, tpr)
+        return LfwRow(
+            name,
+            flip,
+            float(acc.mean()),
+            float(acc.std()),
+            tar_at_far(scores, same, 1e-2),
+            tar_at_far(scores, same, 1e-3),
+            fpr,
+            tpr,
+        )
 
     rows = []
     for flip in (False, True):
         per = [pair_scores(sets[m], pairs, flip) for m in models]
         rows += [row(m, flip, s) for m, s in zip(models, per, strict=True)]
         if len(models) > 1:
-            rows.append(row("fusion(" + "+".join(models) + ")", flip,
-                            fused_fold_scores(per, same, folds)))
+            rows.append(
+                row("fusion(" + "+".join(models) + ")", flip, fused_fold_scores(per, same, folds))
+            )
     first = next(iter(sets.values()))
     return LfwReport(rows, len(first.paths), {m: s.fallback for m, s in sets.items()})

@@ -38,8 +38,12 @@ from facegate.models.files import SFACE, YUNET
 
 
 def interleaved(
-    candidates: dict[str, Callable[[], object]], rounds: int = 15, reps: int = 4,
-    warmup: int = 3, settle: int = 1, pause_s: float = 0.05,
+    candidates: dict[str, Callable[[], object]],
+    rounds: int = 15,
+    reps: int = 4,
+    warmup: int = 3,
+    settle: int = 1,
+    pause_s: float = 0.05,
 ) -> dict[str, list[float]]:
     """Seconds per call of each candidate; rounds rotate the order so no one always runs
     first (after another's cache footprint) or last. Each turn starts with a `pause_s` sleep
@@ -52,7 +56,7 @@ def interleaved(
     names = list(candidates)
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for n in order:
             fn = candidates[n]
             if pause_s:
@@ -69,8 +73,12 @@ def interleaved(
 def summary(samples: Sequence[float], per: int = 1) -> dict:
     ms = sorted(1000.0 * s / per for s in samples)
     q = statistics.quantiles(ms, n=4) if len(ms) > 1 else [ms[0]] * 3
-    return {"median_ms": round(q[1], 3), "p25_ms": round(q[0], 3), "p75_ms": round(q[2], 3),
-            "n": len(ms)}
+    return {
+        "median_ms": round(q[1], 3),
+        "p25_ms": round(q[0], 3),
+        "p75_ms": round(q[2], 3),
+        "n": len(ms),
+    }
 
 
 def ratios(table: dict[str, dict], baseline: str) -> dict[str, float]:
@@ -93,11 +101,21 @@ def machine() -> dict:
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "asimddp", "neon")
-            if f in flags]
-    return {"cpu": model, "machine": platform.machine(), "cores": os.cpu_count(), "simd": simd,
-            "load_avg_1m": round(os.getloadavg()[0], 2), "onnxruntime": ort.__version__,
-            "opencv": cv2.__version__, "numpy": np.__version__}
+    simd = [
+        f
+        for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "asimddp", "neon")
+        if f in flags
+    ]
+    return {
+        "cpu": model,
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "simd": simd,
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "onnxruntime": ort.__version__,
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+    }
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -127,8 +145,11 @@ def frames_640x480(wider_root: Path | None, count: int = 16) -> list[np.ndarray]
             h, w = img.shape[:2]
             cw, ch = min(w, h * 4 // 3), min(h, w * 3 // 4)
             x0, y0 = (w - cw) // 2, (h - ch) // 2
-            frames.append(cv2.resize(img[y0:y0 + ch, x0:x0 + cw], (640, 480),
-                                     interpolation=cv2.INTER_AREA))
+            frames.append(
+                cv2.resize(
+                    img[y0 : y0 + ch, x0 : x0 + cw], (640, 480), interpolation=cv2.INTER_AREA
+                )
+            )
     if not frames:
         from facegate.models.quantize import demo_face_images
 
@@ -136,14 +157,18 @@ def frames_640x480(wider_root: Path | None, count: int = 16) -> list[np.ndarray]
             canvas = np.full((480, 640, 3), 128, np.uint8)
             s = min(640 / img.shape[1], 480 / img.shape[0]) * 0.8
             small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-            canvas[:small.shape[0], :small.shape[1]] = small
+            canvas[: small.shape[0], : small.shape[1]] = small
             frames.append(canvas)
     return frames
 
 
 def _engine(precision: str, threads: int, cache_dir: Path | None, **detector) -> FaceEngine:
-    cfg = EngineConfig(precision=precision, threads=threads, cache_dir=cache_dir,
-                       detector=DetectorConfig(**detector))
+    cfg = EngineConfig(
+        precision=precision,
+        threads=threads,
+        cache_dir=cache_dir,
+        detector=DetectorConfig(**detector),
+    )
     return FaceEngine(cfg)
 
 
@@ -162,8 +187,13 @@ def plain_ort_sface(engine: FaceEngine) -> Path:
 # -- embedding ---------------------------------------------------------------------------------
 
 
-def bench_embedding(engines: dict[str, FaceEngine], crops: Sequence[np.ndarray], threads: int,
-                    rounds: int, with_dlib: bool = True) -> dict:
+def bench_embedding(
+    engines: dict[str, FaceEngine],
+    crops: Sequence[np.ndarray],
+    threads: int,
+    rounds: int,
+    with_dlib: bool = True,
+) -> dict:
     fp32 = engines["fp32"]
     plain = plain_ort_sface(fp32)
     cv2.setNumThreads(threads)
@@ -191,8 +221,12 @@ def bench_embedding(engines: dict[str, FaceEngine], crops: Sequence[np.ndarray],
         bc = {f"{n}": (lambda emb=emb, n=n: emb.embed_crops([crop] * n)) for n in sizes}
         t = interleaved(bc, max(4, rounds // 3))
         batch[name] = {n: summary(v, int(n))["median_ms"] for n, v in t.items()}
-    return {"per_face": per_face, "ratio_vs_opencv": ratios(per_face, "opencv FaceRecognizerSF"),
-            "batch_ms_per_face": batch, "input": "one aligned 112x112 face"}
+    return {
+        "per_face": per_face,
+        "ratio_vs_opencv": ratios(per_face, "opencv FaceRecognizerSF"),
+        "batch_ms_per_face": batch,
+        "input": "one aligned 112x112 face",
+    }
 
 
 def _whole_face(crop: np.ndarray, engine: FaceEngine):
@@ -212,8 +246,11 @@ def embedding_agreement(engines: dict[str, FaceEngine], crops: Sequence[np.ndarr
         if name != "fp32":
             e = eng.embedder("sface").embed_crops(crops)
             c = np.einsum("ij,ij->i", e, ref)
-            out[name] = {"faces": len(crops), "cosine_mean": round(float(c.mean()), 5),
-                         "cosine_min": round(float(c.min()), 5)}
+            out[name] = {
+                "faces": len(crops),
+                "cosine_mean": round(float(c.mean()), 5),
+                "cosine_min": round(float(c.min()), 5),
+            }
     return out
 
 
@@ -253,12 +290,14 @@ def lfw_crops(engine: FaceEngine, root: Path, progress: bool = False) -> LfwCrop
 
 def _embed_all(engine: FaceEngine, crops: np.ndarray, batch: int = 32) -> np.ndarray:
     emb = engine.embedder("sface")
-    return np.concatenate([emb.embed_crops(list(crops[i:i + batch]))
-                           for i in range(0, len(crops), batch)])
+    return np.concatenate(
+        [emb.embed_crops(list(crops[i : i + batch])) for i in range(0, len(crops), batch)]
+    )
 
 
-def impostors_above(v: np.ndarray, ids: np.ndarray, thresholds: Sequence[float],
-                    chunk: int = 1024) -> tuple[list[int], int]:
+def impostors_above(
+    v: np.ndarray, ids: np.ndarray, thresholds: Sequence[float], chunk: int = 1024
+) -> tuple[list[int], int]:
     """How many cross-identity pairs (i < j) score above each threshold; and how many pairs."""
     n = len(v)
     above = [0] * len(thresholds)
@@ -298,13 +337,18 @@ def lfw_accuracy(engines: dict[str, FaceEngine], root: Path, progress: bool = Fa
         above, total = impostors_above(v, data.ids, [cal.thresholds[f] for f in fmrs])
         cos = np.einsum("ij,ij->i", v, ref)
         out["variants"][name] = {
-            "accuracy": round(float(acc.mean()), 5), "std": round(float(acc.std()), 5),
+            "accuracy": round(float(acc.mean()), 5),
+            "std": round(float(acc.std()), 5),
             "cosine_vs_fp32_mean": round(float(cos.mean()), 5),
             "cosine_vs_fp32_p01": round(float(np.percentile(cos, 1)), 5),
             "fmr_at_fp32_thresholds": {
-                f"{f:g}": {"threshold": round(cal.thresholds[f], 4),
-                           "impostors_above": k, "measured_fmr": k / total}
-                for f, k in zip(fmrs, above, strict=True)},
+                f"{f:g}": {
+                    "threshold": round(cal.thresholds[f], 4),
+                    "impostors_above": k,
+                    "measured_fmr": k / total,
+                }
+                for f, k in zip(fmrs, above, strict=True)
+            },
             "impostor_pairs": total,
         }
     base = out["variants"]["fp32"]["accuracy"]
@@ -316,8 +360,9 @@ def lfw_accuracy(engines: dict[str, FaceEngine], root: Path, progress: bool = Fa
 # -- detection ---------------------------------------------------------------------------------
 
 
-def bench_detection(engines: dict[str, FaceEngine], frames: Sequence[np.ndarray], threads: int,
-                    rounds: int) -> dict:
+def bench_detection(
+    engines: dict[str, FaceEngine], frames: Sequence[np.ndarray], threads: int, rounds: int
+) -> dict:
     cv2.setNumThreads(threads)
     det = cv2.FaceDetectorYN.create(str(YUNET.verified_path()), "", (640, 480), 0.6, 0.3, 5000)
     state = {"i": 0}
@@ -330,16 +375,25 @@ def bench_detection(engines: dict[str, FaceEngine], frames: Sequence[np.ndarray]
     for name, eng in engines.items():
         cands[f"facegate {name}"] = lambda eng=eng: eng.detect(nxt())
     table = {k: summary(v) for k, v in interleaved(cands, rounds, reps=len(frames)).items()}
-    found = {"opencv FaceDetectorYN": sum(
-        0 if det.detect(f)[1] is None else len(det.detect(f)[1]) for f in frames)}
+    found = {
+        "opencv FaceDetectorYN": sum(
+            0 if det.detect(f)[1] is None else len(det.detect(f)[1]) for f in frames
+        )
+    }
     for name, eng in engines.items():
         found[f"facegate {name}"] = sum(len(eng.detect(f)) for f in frames)
-    return {"per_frame": table, "ratio_vs_opencv": ratios(table, "opencv FaceDetectorYN"),
-            "faces_found_at_0.6": found, "frames": len(frames), "size": "640x480"}
+    return {
+        "per_frame": table,
+        "ratio_vs_opencv": ratios(table, "opencv FaceDetectorYN"),
+        "faces_found_at_0.6": found,
+        "frames": len(frames),
+        "size": "640x480",
+    }
 
 
-def wider_accuracy(root: Path, threads: int, cache_dir: Path | None,
-                   progress: bool = False) -> dict:
+def wider_accuracy(
+    root: Path, threads: int, cache_dir: Path | None, progress: bool = False
+) -> dict:
     """WIDER AP of FaceGate's detector (the same FP32 YuNet at every precision: INT8 did not
     pay for it) and of `cv2.FaceDetectorYN` on the same weights, both at full resolution with
     the evaluation's low score threshold."""
@@ -347,13 +401,15 @@ def wider_accuracy(root: Path, threads: int, cache_dir: Path | None,
 
     from facegate.bench import wider
 
-    eng = _engine("fp32", threads, cache_dir, score_threshold=wider.EVAL_SCORE_THRESHOLD,
-                  max_side=0)
+    eng = _engine(
+        "fp32", threads, cache_dir, score_threshold=wider.EVAL_SCORE_THRESHOLD, max_side=0
+    )
     r = wider.evaluate(root, eng, progress=progress)
     out = {"facegate": {"ap_all": round(r.all_faces.ap, 4), "ap_40px": round(r.intercom.ap, 4)}}
     cv2.setNumThreads(threads)
-    det = cv2.FaceDetectorYN.create(str(YUNET.verified_path()), "", (320, 320),
-                                    wider.EVAL_SCORE_THRESHOLD, 0.3, 5000)
+    det = cv2.FaceDetectorYN.create(
+        str(YUNET.verified_path()), "", (320, 320), wider.EVAL_SCORE_THRESHOLD, 0.3, 5000
+    )
     gt = wider.read_ground_truth(root)
     found = {}
     for name in tqdm(gt, desc="WIDER opencv", unit="img", disable=not progress):
@@ -361,8 +417,10 @@ def wider_accuracy(root: Path, threads: int, cache_dir: Path | None,
         det.setInputSize((img.shape[1], img.shape[0]))
         rows = det.detect(img)[1]
         found[name] = np.zeros((0, 5)) if rows is None else rows[:, [0, 1, 2, 3, 14]]
-    out["opencv FaceDetectorYN"] = {"ap_all": round(wider.match(found, gt).ap(), 4),
-                                    "ap_40px": round(wider.match(found, gt, 40.0).ap(), 4)}
+    out["opencv FaceDetectorYN"] = {
+        "ap_all": round(wider.match(found, gt).ap(), 4),
+        "ap_40px": round(wider.match(found, gt, 40.0).ap(), 4),
+    }
     ref = out["opencv FaceDetectorYN"]
     for v in out.values():
         v["ap_all_delta_pt"] = round(100 * (v["ap_all"] - ref["ap_all"]), 2)
@@ -407,35 +465,50 @@ def run(
 
 def to_text(r: dict) -> str:
     m = r["machine"]
-    lines = [f"{m['cpu']} ({m['cores']} cores, {', '.join(m['simd']) or 'no SIMD flags'}), "
-             f"onnxruntime {m['onnxruntime']}, opencv {m['opencv']}, {r['threads']} threads, "
-             f"load {m['load_avg_1m']} -> {m.get('load_avg_1m_end', '?')}"]
-    for key, title, unit in (("embedding", "embedding", "per_face"),
-                             ("detection", "detection 640x480", "per_frame")):
+    lines = [
+        f"{m['cpu']} ({m['cores']} cores, {', '.join(m['simd']) or 'no SIMD flags'}), "
+        f"onnxruntime {m['onnxruntime']}, opencv {m['opencv']}, {r['threads']} threads, "
+        f"load {m['load_avg_1m']} -> {m.get('load_avg_1m_end', '?')}"
+    ]
+    for key, title, unit in (
+        ("embedding", "embedding", "per_face"),
+        ("detection", "detection 640x480", "per_frame"),
+    ):
         sec = r[key]
         base = next(iter(sec["ratio_vs_opencv"].keys() ^ sec[unit].keys()))
         lines.append(f"{title} ({unit.replace('_', ' ')}, median ms [p25-p75], x vs {base}):")
         for name, s in sec[unit].items():
             ratio = sec["ratio_vs_opencv"].get(name)
-            lines.append(f"  {name:<32}{s['median_ms']:>8.2f} [{s['p25_ms']:.2f}-{s['p75_ms']:.2f}]"
-                         + (f"  x{ratio:.2f}" if ratio else ""))
+            lines.append(
+                f"  {name:<32}{s['median_ms']:>8.2f} [{s['p25_ms']:.2f}-{s['p75_ms']:.2f}]"
+                + (f"  x{ratio:.2f}" if ratio else "")
+            )
     for name, b in r["embedding"]["batch_ms_per_face"].items():
-        lines.append(f"  batch, facegate {name}: " + ", ".join(
-            f"{n} faces {ms:.2f} ms/face" for n, ms in b.items()))
+        lines.append(
+            f"  batch, facegate {name}: "
+            + ", ".join(f"{n} faces {ms:.2f} ms/face" for n, ms in b.items())
+        )
     for name, a in r["embedding"]["agreement"].items():
-        lines.append(f"  {name} vs fp32 on the demo (= calibration) faces: cosine mean "
-                     f"{a['cosine_mean']:.4f}, min {a['cosine_min']:.4f}")
+        lines.append(
+            f"  {name} vs fp32 on the demo (= calibration) faces: cosine mean "
+            f"{a['cosine_mean']:.4f}, min {a['cosine_min']:.4f}"
+        )
     if "lfw" in r:
         lines.append(f"LFW 10-fold ({r['lfw']['images']} images, same crops):")
         for name, v in r["lfw"]["variants"].items():
-            fm = ", ".join(f"{k}: {x['measured_fmr']:.1e}" for k, x in
-                           v["fmr_at_fp32_thresholds"].items())
-            lines.append(f"  {name:<6}{100 * v['accuracy']:.2f} ± {100 * v['std']:.2f}% "
-                         f"(delta {v['accuracy_delta_pt']:+.2f} pt), cosine vs fp32 "
-                         f"{v['cosine_vs_fp32_mean']:.4f}; FMR at fp32 thresholds {fm}")
+            fm = ", ".join(
+                f"{k}: {x['measured_fmr']:.1e}" for k, x in v["fmr_at_fp32_thresholds"].items()
+            )
+            lines.append(
+                f"  {name:<6}{100 * v['accuracy']:.2f} ± {100 * v['std']:.2f}% "
+                f"(delta {v['accuracy_delta_pt']:+.2f} pt), cosine vs fp32 "
+                f"{v['cosine_vs_fp32_mean']:.4f}; FMR at fp32 thresholds {fm}"
+            )
     if "wider" in r:
         lines.append("WIDER subset AP (full resolution, delta vs OpenCV):")
         for name, v in r["wider"].items():
-            lines.append(f"  {name:<6}all {100 * v['ap_all']:.2f} ({v['ap_all_delta_pt']:+.2f}), "
-                         f">=40 px {100 * v['ap_40px']:.2f} ({v['ap_40px_delta_pt']:+.2f})")
+            lines.append(
+                f"  {name:<6}all {100 * v['ap_all']:.2f} ({v['ap_all_delta_pt']:+.2f}), "
+                f">=40 px {100 * v['ap_40px']:.2f} ({v['ap_40px_delta_pt']:+.2f})"
+            )
     return "\n".join(lines)

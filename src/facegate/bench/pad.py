@@ -76,8 +76,11 @@ def find_samples(root: Path) -> list[Sample]:
             source = parts[0]
             subject = f"{source}/{parts[1]}" if len(parts) > 2 else source
             attack = label == "spoof"
-            out.append(Sample(p, rel, source, subject, attack,
-                              attack_type(rel, source) if attack else "real"))
+            out.append(
+                Sample(
+                    p, rel, source, subject, attack, attack_type(rel, source) if attack else "real"
+                )
+            )
     if not out:
         raise DataError(f"no images under {root}/real or {root}/spoof")
     return out
@@ -111,10 +114,10 @@ class Rates:
         apcer = {k: _rate(*v) for k, v in sorted(self.attacks.items())}
         bpcer = _rate(*self.real)
         worst = max((v["rate"] for v in apcer.values() if v["rate"] is not None), default=None)
-        acer = (worst + bpcer["rate"]) / 2 if worst is not None and bpcer["rate"] is not None \
-            else None
-        return {"apcer": apcer, "bpcer": bpcer,
-                "acer": None if acer is None else round(acer, 4)}
+        acer = (
+            (worst + bpcer["rate"]) / 2 if worst is not None and bpcer["rate"] is not None else None
+        )
+        return {"apcer": apcer, "bpcer": bpcer, "acer": None if acer is None else round(acer, 4)}
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
@@ -136,12 +139,19 @@ class PassiveReport:
     images: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "target_bpcer": self.target_bpcer,
-                "folds": self.folds,
-                "fold_thresholds": [round(t, 4) for t in self.fold_thresholds],
-                "threshold": round(self.threshold, 4), "held_out_subjects": self.held_out,
-                "other_sources": self.other, "no_face": self.no_face,
-                "ms_per_face": round(self.ms_per_face, 2), "images": self.images}
+        return {
+            "model": self.model,
+            "version": self.version,
+            "target_bpcer": self.target_bpcer,
+            "folds": self.folds,
+            "fold_thresholds": [round(t, 4) for t in self.fold_thresholds],
+            "threshold": round(self.threshold, 4),
+            "held_out_subjects": self.held_out,
+            "other_sources": self.other,
+            "no_face": self.no_face,
+            "ms_per_face": round(self.ms_per_face, 2),
+            "images": self.images,
+        }
 
     def to_text(self) -> str:
         def line(name: str, d: dict[str, Any]) -> str:
@@ -151,18 +161,25 @@ class PassiveReport:
                 parts.append(f"ACER {100 * d['acer']:.2f} %")
             return f"  {name}: " + ", ".join(parts)
 
-        lines = [f"passive PAD {self.model} ({self.version}), {self.images} images, "
-                 f"{self.ms_per_face:.1f} ms per face",
-                 f"thresholds fixed at target BPCER {100 * self.target_bpcer:g} % on "
-                 f"{CALIBRATION_SOURCE} subjects of other folds ({self.folds} folds: "
-                 + ", ".join(f"{t:.3f}" for t in self.fold_thresholds) + ")",
-                 line(f"{CALIBRATION_SOURCE} held-out subjects", self.held_out)]
-        lines.append(f"threshold fixed on all {CALIBRATION_SOURCE} subjects: "
-                     f"{self.threshold:.4f}; other sources (people never used for it):")
+        lines = [
+            f"passive PAD {self.model} ({self.version}), {self.images} images, "
+            f"{self.ms_per_face:.1f} ms per face",
+            f"thresholds fixed at target BPCER {100 * self.target_bpcer:g} % on "
+            f"{CALIBRATION_SOURCE} subjects of other folds ({self.folds} folds: "
+            + ", ".join(f"{t:.3f}" for t in self.fold_thresholds)
+            + ")",
+            line(f"{CALIBRATION_SOURCE} held-out subjects", self.held_out),
+        ]
+        lines.append(
+            f"threshold fixed on all {CALIBRATION_SOURCE} subjects: "
+            f"{self.threshold:.4f}; other sources (people never used for it):"
+        )
         lines += [line(k, v) for k, v in self.other.items()]
         if any(self.no_face.values()):
-            lines.append("no face found (not counted): " + ", ".join(
-                f"{k} {v}" for k, v in self.no_face.items() if v))
+            lines.append(
+                "no face found (not counted): "
+                + ", ".join(f"{k} {v}" for k, v in self.no_face.items() if v)
+            )
         return "\n".join(lines)
 
 
@@ -170,8 +187,12 @@ def _pct(d: dict[str, Any]) -> str:
     return "n/a" if d["rate"] is None else f"{100 * d['rate']:.2f} % ({d['errors']}/{d['n']})"
 
 
-def score_samples(samples: Sequence[Sample], detect: Callable[[np.ndarray], list],
-                  model: Any, progress: bool = False) -> float:
+def score_samples(
+    samples: Sequence[Sample],
+    detect: Callable[[np.ndarray], list],
+    model: Any,
+    progress: bool = False,
+) -> float:
     """Fill `score` with the model's P(real) for each image's largest face; ms per face."""
     it: Iterable[Sample] = samples
     if progress:
@@ -198,18 +219,29 @@ def _subject_key(subject: str) -> list[int | str]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", subject)]
 
 
-def evaluate_passive(root: Path, model: Any, detect: Callable[[np.ndarray], list], *,
-                     target_bpcer: float = 0.02, folds: int = 5,
-                     progress: bool = False) -> PassiveReport:
+def evaluate_passive(
+    root: Path,
+    model: Any,
+    detect: Callable[[np.ndarray], list],
+    *,
+    target_bpcer: float = 0.02,
+    folds: int = 5,
+    progress: bool = False,
+) -> PassiveReport:
     """Score every image and report subject-disjoint error rates (see the module doc)."""
     samples = find_samples(root)
     ms = score_samples(samples, detect, model, progress)
-    return report_passive(samples, model, target_bpcer=target_bpcer, folds=folds,
-                          ms_per_face=ms)
+    return report_passive(samples, model, target_bpcer=target_bpcer, folds=folds, ms_per_face=ms)
 
 
-def report_passive(samples: Sequence[Sample], model: Any, *, target_bpcer: float,
-                   folds: int, ms_per_face: float = 0.0) -> PassiveReport:
+def report_passive(
+    samples: Sequence[Sample],
+    model: Any,
+    *,
+    target_bpcer: float,
+    folds: int,
+    ms_per_face: float = 0.0,
+) -> PassiveReport:
     no_face: dict[str, int] = defaultdict(int)
     for s in samples:
         if s.score is None:
@@ -218,8 +250,9 @@ def report_passive(samples: Sequence[Sample], model: Any, *, target_bpcer: float
     cal = [s for s in scored if s.source == CALIBRATION_SOURCE]
     subjects = sorted({s.subject for s in cal}, key=_subject_key)
     if len(subjects) < 2:
-        raise DataError(f"need at least 2 {CALIBRATION_SOURCE} subjects to hold some out, "
-                        f"found {len(subjects)}")
+        raise DataError(
+            f"need at least 2 {CALIBRATION_SOURCE} subjects to hold some out, found {len(subjects)}"
+        )
     folds = max(2, min(folds, len(subjects)))
     held = Rates()
     fold_t = []
@@ -236,10 +269,19 @@ def report_passive(samples: Sequence[Sample], model: Any, *, target_bpcer: float
     for s in scored:
         if s.source != CALIBRATION_SOURCE:
             other.setdefault(s.source, Rates()).add(s, t_all)
-    return PassiveReport(getattr(model, "name", "pad"), getattr(model, "version", ""),
-                         target_bpcer, folds, fold_t, t_all, held.to_dict(),
-                         {k: v.to_dict() for k, v in sorted(other.items())}, dict(no_face),
-                         ms_per_face, len(samples))
+    return PassiveReport(
+        getattr(model, "name", "pad"),
+        getattr(model, "version", ""),
+        target_bpcer,
+        folds,
+        fold_t,
+        t_all,
+        held.to_dict(),
+        {k: v.to_dict() for k, v in sorted(other.items())},
+        dict(no_face),
+        ms_per_face,
+        len(samples),
+    )
 
 
 # -- the model-free planar-motion check on rendered attacks and real clips -------------------
@@ -285,42 +327,55 @@ class MotionReport:
 
     @staticmethod
     def _count(rs: list[TrackResult]) -> dict[str, int]:
-        return {"live": sum(r.live is True for r in rs), "attack": sum(r.live is False for r in rs),
-                "undecided": sum(r.live is None for r in rs), "n": len(rs)}
+        return {
+            "live": sum(r.live is True for r in rs),
+            "attack": sum(r.live is False for r in rs),
+            "undecided": sum(r.live is None for r in rs),
+            "n": len(rs),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         by_kind: dict[str, list[TrackResult]] = defaultdict(list)
         for r in self.attacks:
             by_kind[r.kind].append(r)
-        return {"split": self.split, "config": self.config,
-                "attack_clips": {k: self._count(v) for k, v in sorted(by_kind.items())},
-                "real_tracks": self._count(self.real),
-                "video_replay_tracks": self._count(self.replays),
-                "ms_per_look": round(self.ms_per_look, 2),
-                "ms_per_frame": round(self.ms_per_frame, 2),
-                "tracks": [r.__dict__ for r in self.attacks + self.real + self.replays]}
+        return {
+            "split": self.split,
+            "config": self.config,
+            "attack_clips": {k: self._count(v) for k, v in sorted(by_kind.items())},
+            "real_tracks": self._count(self.real),
+            "video_replay_tracks": self._count(self.replays),
+            "ms_per_look": round(self.ms_per_look, 2),
+            "ms_per_frame": round(self.ms_per_frame, 2),
+            "tracks": [r.__dict__ for r in self.attacks + self.real + self.replays],
+        }
 
     def to_text(self) -> str:
         d = self.to_dict()
 
         def fmt(c: dict[str, int]) -> str:
-            return (f"{c['n']}: live {c['live']}, attack {c['attack']}, "
-                    f"undecided {c['undecided']}")
+            return f"{c['n']}: live {c['live']}, attack {c['attack']}, undecided {c['undecided']}"
 
-        lines = [f"planar-motion check ({self.split} split), {self.ms_per_look:.1f} ms per look "
-                 f"(landmarks + flow), {self.ms_per_frame:.2f} ms per tracked frame"]
+        lines = [
+            f"planar-motion check ({self.split} split), {self.ms_per_look:.1f} ms per look "
+            f"(landmarks + flow), {self.ms_per_frame:.2f} ms per tracked frame"
+        ]
         for k, c in d["attack_clips"].items():
             lines.append(f"  {k} attack clips {fmt(c)}  (live = the attack passed)")
         lines.append(f"  real face tracks {fmt(d['real_tracks'])}")
         if self.replays:
-            lines.append(f"  video replays on a screen {fmt(d['video_replay_tracks'])} "
-                         "(not what this check catches)")
+            lines.append(
+                f"  video replays on a screen {fmt(d['video_replay_tracks'])} "
+                "(not what this check catches)"
+            )
         return "\n".join(lines)
 
 
-def run_motion_check(frames: Iterable[np.ndarray], detect: Callable[[np.ndarray], list],
-                     check: Any, min_frames: int = 6
-                     ) -> tuple[list[tuple[int, int, Any]], float, int]:
+def run_motion_check(
+    frames: Iterable[np.ndarray],
+    detect: Callable[[np.ndarray], list],
+    check: Any,
+    min_frames: int = 6,
+) -> tuple[list[tuple[int, int, Any]], float, int]:
     """Detect, track and run the check over frames: ([(track, frames, verdict)], seconds in
     the check, tracked frames)."""
     from facegate.runtime.tracker import Tracker
@@ -372,8 +427,16 @@ def _video_frames(path: Path, max_fps: float = 15.0) -> Iterable[np.ndarray]:
         src.close()
 
 
-def evaluate_motion(engine: Any, root: Path, cfg: Any, *, attacks: int = 240, seed: int = 0,
-                    split: str = "test", progress: bool = False) -> MotionReport:
+def evaluate_motion(
+    engine: Any,
+    root: Path,
+    cfg: Any,
+    *,
+    attacks: int = 240,
+    seed: int = 0,
+    split: str = "test",
+    progress: bool = False,
+) -> MotionReport:
     """Render `attacks` print/screen attack clips from LFW people of `split` and run the
     planar-motion check (config `cfg`, a MotionConfig) over them and over the real clips of
     `split` in `<root>/video`."""
@@ -412,15 +475,22 @@ def evaluate_motion(engine: Any, root: Path, cfg: Any, *, attacks: int = 240, se
         # the attack passes if any of its tracks is judged live; else report the main track
         best = max(tracks, key=lambda x: (x[2].live is True, x[1]), default=None)
         if best is None:
-            att_results.append(TrackResult(f"{kind}:{person}", kind, -1, 0, None,
-                                           {"note": "no face track"}))
+            att_results.append(
+                TrackResult(f"{kind}:{person}", kind, -1, 0, None, {"note": "no face track"})
+            )
         else:
-            att_results.append(TrackResult(f"{kind}:{person}", kind, best[0], best[1],
-                                           best[2].live, best[2].evidence))
+            att_results.append(
+                TrackResult(
+                    f"{kind}:{person}", kind, best[0], best[1], best[2].live, best[2].evidence
+                )
+            )
     real: list[TrackResult] = []
     replays: list[TrackResult] = []
-    clips = sorted(p for p in video.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES) \
-        if video.is_dir() else []
+    clips = (
+        sorted(p for p in video.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+        if video.is_dir()
+        else []
+    )
     for p in clips:
         rel = p.relative_to(video).as_posix()
         replay = rel in VIDEO_REPLAYS
@@ -435,8 +505,16 @@ def evaluate_motion(engine: Any, root: Path, cfg: Any, *, attacks: int = 240, se
         for tid, frames, v in tracks:
             if v.evidence.get("views", 0) < 2:
                 continue  # never seen large enough to look at
-            r = TrackResult(rel, "video-replay" if replay else "real", tid, frames, v.live,
-                            v.evidence)
+            r = TrackResult(
+                rel, "video-replay" if replay else "real", tid, frames, v.live, v.evidence
+            )
             (replays if replay else real).append(r)
-    return MotionReport(split, att_results, real, replays, 1000 * spent / max(looks, 1),
-                        1000 * spent / max(tracked, 1), cfg.model_dump())
+    return MotionReport(
+        split,
+        att_results,
+        real,
+        replays,
+        1000 * spent / max(looks, 1),
+        1000 * spent / max(tracked, 1),
+        cfg.model_dump(),
+    )

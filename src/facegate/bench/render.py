@@ -45,15 +45,16 @@ def fit_background(image: np.ndarray, width: int, height: int) -> np.ndarray:
     nw, nh = max(width, round(w * s)), max(height, round(h * s))
     img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
     x0, y0 = (nw - width) // 2, (nh - height) // 2
-    return np.ascontiguousarray(img[y0:y0 + height, x0:x0 + width])
+    return np.ascontiguousarray(img[y0 : y0 + height, x0 : x0 + width])
 
 
 def wave(rng: np.random.Generator, t: np.ndarray, freq: tuple[float, float]) -> np.ndarray:
     """A smooth random signal within [-1, 1]: two sinusoids of random frequency and phase."""
     f = rng.uniform(*freq, 2)
     ph = rng.uniform(0, 2 * math.pi, 2)
-    return (np.sin(2 * math.pi * f[0] * t + ph[0]) + 0.5 * np.sin(2 * math.pi * f[1] * t + ph[1])
-            ) / 1.5
+    return (
+        np.sin(2 * math.pi * f[0] * t + ph[0]) + 0.5 * np.sin(2 * math.pi * f[1] * t + ph[1])
+    ) / 1.5
 
 
 def pyramid(sprite: np.ndarray, max_levels: int) -> list[np.ndarray]:
@@ -74,8 +75,9 @@ def pyramid_level(scale: float, levels: int, max_shrink: float = 1.0) -> int:
     return level
 
 
-def warp_bounds(corners: np.ndarray, frame_shape: tuple[int, ...], pad: int = 0
-                ) -> tuple[int, int, int, int] | None:
+def warp_bounds(
+    corners: np.ndarray, frame_shape: tuple[int, ...], pad: int = 0
+) -> tuple[int, int, int, int] | None:
     """The frame region (x0, y0, x1, y1) covered by a warped sprite whose corners land at
     `corners` ((k, 2) frame coordinates), grown by `pad` and clipped to the frame; None when
     it misses the frame."""

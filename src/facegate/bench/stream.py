@@ -124,8 +124,9 @@ class OpenCVZoo:
 
     def __init__(self, sface_path: Path, threads: int, max_side: int | None) -> None:
         cv2.setNumThreads(threads)
-        self.det = cv2.FaceDetectorYN.create(str(YUNET.verified_path()), "", (320, 320), 0.6,
-                                             0.3, 5000)
+        self.det = cv2.FaceDetectorYN.create(
+            str(YUNET.verified_path()), "", (320, 320), 0.6, 0.3, 5000
+        )
         self.rec = cv2.FaceRecognizerSF.create(str(sface_path), "")
         self.max_side = max_side
         self.size: tuple[int, int] | None = None
@@ -163,14 +164,21 @@ class FaceRecognitionLoop:
         img, s = shrink(frame, self.max_side)
         rgb = np.ascontiguousarray(img[..., ::-1])
         rects = self.hog(rgb, 1)
-        centres = np.array([[(r.left() + r.right()) / 2 / s, (r.top() + r.bottom()) / 2 / s]
-                            for r in rects]).reshape(-1, 2)
-        return centres, [np.asarray(self.net.compute_face_descriptor(rgb, self.sp(rgb, r), 1))
-                         for r in rects]
+        centres = np.array(
+            [[(r.left() + r.right()) / 2 / s, (r.top() + r.bottom()) / 2 / s] for r in rects]
+        ).reshape(-1, 2)
+        return centres, [
+            np.asarray(self.net.compute_face_descriptor(rgb, self.sp(rgb, r), 1)) for r in rects
+        ]
 
 
-def run_zoo(zoo: OpenCVZoo, frames: Sequence[np.ndarray], gallery: dict[str, np.ndarray],
-            threshold: float, min_votes: int) -> tuple[float, Votes]:
+def run_zoo(
+    zoo: OpenCVZoo,
+    frames: Sequence[np.ndarray],
+    gallery: dict[str, np.ndarray],
+    threshold: float,
+    min_votes: int,
+) -> tuple[float, Votes]:
     votes = Votes(min_votes)
     names = list(gallery)
     g = np.stack([gallery[n] / np.linalg.norm(gallery[n]) for n in names])
@@ -185,8 +193,12 @@ def run_zoo(zoo: OpenCVZoo, frames: Sequence[np.ndarray], gallery: dict[str, np.
     return time.perf_counter() - t0, votes
 
 
-def run_face_recognition(loop: FaceRecognitionLoop, frames: Sequence[np.ndarray],
-                         gallery: dict[str, np.ndarray], min_votes: int) -> tuple[float, Votes]:
+def run_face_recognition(
+    loop: FaceRecognitionLoop,
+    frames: Sequence[np.ndarray],
+    gallery: dict[str, np.ndarray],
+    min_votes: int,
+) -> tuple[float, Votes]:
     votes = Votes(min_votes)
     names = list(gallery)
     g = np.stack([gallery[n] for n in names])
@@ -203,17 +215,28 @@ def run_face_recognition(loop: FaceRecognitionLoop, frames: Sequence[np.ndarray]
 # -- FaceGate ------------------------------------------------------------------------------------
 
 
-def facegate_gallery(engine: FaceEngine, store: SQLiteGallery, frame: np.ndarray,
-                     visitor: Face, hopper: np.ndarray) -> None:
+def facegate_gallery(
+    engine: FaceEngine, store: SQLiteGallery, frame: np.ndarray, visitor: Face, hopper: np.ndarray
+) -> None:
     faces = engine.detect(frame)
     face = faces[nearest(np.array([f.center for f in faces]), visitor)]
     for name, img, f in ((RESIDENT, frame, face), (STRANGER, hopper, engine.detect(hopper)[0])):
-        store.add_person(name, [NewTemplate(m, engine.version(m), engine.embed(img, f, m))
-                                for m in engine.model_names])
+        store.add_person(
+            name,
+            [
+                NewTemplate(m, engine.version(m), engine.embed(img, f, m))
+                for m in engine.model_names
+            ],
+        )
 
 
-def run_facegate(engine: FaceEngine, store: SQLiteGallery, frames: Sequence[np.ndarray],
-                 fps: float, decision: DecisionConfig) -> tuple[float, dict[str, int], dict]:
+def run_facegate(
+    engine: FaceEngine,
+    store: SQLiteGallery,
+    frames: Sequence[np.ndarray],
+    fps: float,
+    decision: DecisionConfig,
+) -> tuple[float, dict[str, int], dict]:
     clock = VirtualClock()
     source = FrameListSource(frames, fps, "fast", clock)
     opened: dict[str, int] = {}
@@ -225,8 +248,15 @@ def run_facegate(engine: FaceEngine, store: SQLiteGallery, frames: Sequence[np.n
         if event.decision is Decision.OPEN and event.person and runtime is not None:
             opened.setdefault(event.person, runtime.stats.frames)
 
-    runtime = Runtime(entrance="bench", engine=engine, store=store, source=source, clock=clock,
-                      decision=decision, sinks=[sink])
+    runtime = Runtime(
+        entrance="bench",
+        engine=engine,
+        store=store,
+        source=source,
+        clock=clock,
+        decision=decision,
+        sinks=[sink],
+    )
     t0 = time.perf_counter()
     stats = runtime.run()
     wall = time.perf_counter() - t0
@@ -236,8 +266,14 @@ def run_facegate(engine: FaceEngine, store: SQLiteGallery, frames: Sequence[np.n
 # -- start-up and memory of the edge runtime -----------------------------------------------------
 
 
-def startup_and_memory(clip: Path, gallery: Path, precision: str, cache_dir: Path | None,
-                       max_frames: int = 150, liveness: bool = True) -> dict:
+def startup_and_memory(
+    clip: Path,
+    gallery: Path,
+    precision: str,
+    cache_dir: Path | None,
+    max_frames: int = 150,
+    liveness: bool = True,
+) -> dict:
     """`facegate run` in a fresh process with cached models: seconds from launch to the first
     door decision, wall seconds of a run that stops after one frame (start-up: imports, config,
     models, gallery, first frame), and peak resident memory (ru_maxrss of the child).
@@ -260,8 +296,14 @@ _REPORT_PEAK = (
 )
 
 
-def _run_once(clip: Path, gallery: Path, precision: str, cache_dir: Path | None,
-              max_frames: int, liveness: bool) -> dict:
+def _run_once(
+    clip: Path,
+    gallery: Path,
+    precision: str,
+    cache_dir: Path | None,
+    max_frames: int,
+    liveness: bool,
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "entrance.yaml"
         doc: dict = {"engine": {"precision": precision}}
@@ -272,12 +314,28 @@ def _run_once(clip: Path, gallery: Path, precision: str, cache_dir: Path | None,
         if cache_dir is not None:
             env["FACEGATE_CACHE"] = str(cache_dir)
         status_file = Path(tmp) / "status"
-        cmd = [sys.executable, "-c", _REPORT_PEAK, str(status_file), "run", "--config", str(cfg),
-               "--source", str(clip), "--db", str(gallery), "--pace", "fast", "--json",
-               "--max-frames", str(max_frames)]
+        cmd = [
+            sys.executable,
+            "-c",
+            _REPORT_PEAK,
+            str(status_file),
+            "run",
+            "--config",
+            str(cfg),
+            "--source",
+            str(clip),
+            "--db",
+            str(gallery),
+            "--pace",
+            "fast",
+            "--json",
+            "--max-frames",
+            str(max_frames),
+        ]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                                text=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
+        )
         first = None
         decision = None
         assert proc.stdout is not None
@@ -287,13 +345,25 @@ def _run_once(clip: Path, gallery: Path, precision: str, cache_dir: Path | None,
                 decision = json.loads(line).get("decision")
         proc.wait()
         wall = time.perf_counter() - t0
-        peak = [ln.split()[1] for ln in status_file.read_text().splitlines()
-                if ln.startswith("VmHWM:")] if status_file.is_file() else []
+        peak = (
+            [
+                ln.split()[1]
+                for ln in status_file.read_text().splitlines()
+                if ln.startswith("VmHWM:")
+            ]
+            if status_file.is_file()
+            else []
+        )
     rss_mb = round(int(peak[0]) / 1024, 1) if peak else None  # not Linux: unknown
-    return {"precision": precision, "liveness": liveness,
-            "first_decision_s": None if first is None else round(first, 2),
-            "first_decision": decision, "peak_rss_mb": rss_mb,
-            "wall_s": round(wall, 2), "exit_code": proc.returncode}
+    return {
+        "precision": precision,
+        "liveness": liveness,
+        "first_decision_s": None if first is None else round(first, 2),
+        "first_decision": decision,
+        "peak_rss_mb": rss_mb,
+        "wall_s": round(wall, 2),
+        "exit_code": proc.returncode,
+    }
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -306,9 +376,16 @@ def _opened(result: tuple[float, Votes]) -> LoopResult:
     return result[0], result[1].opened, None
 
 
-def bench_clip(path: Path, precisions: Sequence[str], threads: int, cache_dir: Path | None,
-               max_frames: int | None, with_face_recognition: bool, native_zoo: bool,
-               rounds: int = 3) -> dict:
+def bench_clip(
+    path: Path,
+    precisions: Sequence[str],
+    threads: int,
+    cache_dir: Path | None,
+    max_frames: int | None,
+    with_face_recognition: bool,
+    native_zoo: bool,
+    rounds: int = 3,
+) -> dict:
     """Every loop over the whole clip, `rounds` times, the loops' order rotating each round
     (interleaved); fps is the median round. Decisions are deterministic: the first round's."""
     from facegate.bench.models import plain_ort_sface
@@ -321,13 +398,22 @@ def bench_clip(path: Path, precisions: Sequence[str], threads: int, cache_dir: P
     decision = DecisionConfig()
     single = decision.model_copy(update={"confirm": False})  # one model, like the baselines
     hopper = cv2.imread(str(grace_hopper_path()), cv2.IMREAD_COLOR)
-    engines = {p: FaceEngine(EngineConfig(precision=p, threads=threads, cache_dir=cache_dir))
-               for p in precisions}
+    engines = {
+        p: FaceEngine(EngineConfig(precision=p, threads=threads, cache_dir=cache_dir))
+        for p in precisions
+    }
     ref = engines[precisions[0]]
     k, visitor = enrol_face(ref, frames)
     threshold = ref.threshold("sface", decision.fmr)
-    out: dict = {"clip": str(path), "size": f"{w}x{h}", "frames": len(frames),
-                 "fps_source": round(fps, 2), "enrol_frame": k, "rounds": rounds, "loops": {}}
+    out: dict = {
+        "clip": str(path),
+        "size": f"{w}x{h}",
+        "frames": len(frames),
+        "fps_source": round(fps, 2),
+        "enrol_frame": k,
+        "rounds": rounds,
+        "loops": {},
+    }
     loops: dict[str, Callable[[], LoopResult]] = {}
 
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -342,7 +428,8 @@ def bench_clip(path: Path, precisions: Sequence[str], threads: int, cache_dir: P
                 policies.append((f"facegate {p} +confirm", decision))
             for name, dc in policies:
                 loops[name] = lambda eng=eng, store=store, dc=dc: run_facegate(
-                    eng, store, frames, fps, dc)
+                    eng, store, frames, fps, dc
+                )
         zoo_path = plain_ort_sface(ref)
         zoo_sides = ((None, "opencv zoo"),) if native_zoo else ()
         for side, name in (*zoo_sides, (640, "opencv zoo @640")):
@@ -350,28 +437,34 @@ def bench_clip(path: Path, precisions: Sequence[str], threads: int, cache_dir: P
             gallery = {}
             for person, img in ((RESIDENT, frames[k]), (STRANGER, hopper)):
                 rows = zoo.faces(img)
-                pick = nearest(rows[:, :2] + rows[:, 2:4] / 2, visitor) if person == RESIDENT \
+                pick = (
+                    nearest(rows[:, :2] + rows[:, 2:4] / 2, visitor)
+                    if person == RESIDENT
                     else int(np.argmax(rows[:, 2] * rows[:, 3]))
+                )
                 gallery[person] = zoo.features(img, rows[[pick]])[0]
             run_zoo(zoo, frames[:3], gallery, threshold, decision.min_votes)
             loops[name] = lambda zoo=zoo, gallery=gallery: _opened(
-                run_zoo(zoo, frames, gallery, threshold, decision.min_votes))
+                run_zoo(zoo, frames, gallery, threshold, decision.min_votes)
+            )
         if with_face_recognition:
             fr = FaceRecognitionLoop()
             fr_gallery = {}
             for person, img in ((RESIDENT, frames[k]), (STRANGER, hopper)):
                 centres, encs = fr.encodings(img)
                 if encs:
-                    fr_gallery[person] = encs[nearest(centres, visitor) if person == RESIDENT
-                                              else 0]
+                    fr_gallery[person] = encs[
+                        nearest(centres, visitor) if person == RESIDENT else 0
+                    ]
             if fr_gallery:
                 loops["face_recognition"] = lambda: _opened(
-                    run_face_recognition(fr, frames, fr_gallery, decision.min_votes))
+                    run_face_recognition(fr, frames, fr_gallery, decision.min_votes)
+                )
 
         walls: dict[str, list[float]] = {n: [] for n in loops}
         names = list(loops)
         for r in range(rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 wall, opened, stats = loops[name]()
                 walls[name].append(wall)
                 if name not in out["loops"]:
@@ -381,59 +474,99 @@ def bench_clip(path: Path, precisions: Sequence[str], threads: int, cache_dir: P
                         res["events"] = stats["events"]
         for name, ws in walls.items():
             wall = float(np.median(ws))
-            out["loops"][name].update({"ms_per_frame": round(1000 * wall / len(frames), 2),
-                                       "fps": round(len(frames) / wall, 2),
-                                       "fps_rounds": [round(len(frames) / x, 2) for x in ws]})
+            out["loops"][name].update(
+                {
+                    "ms_per_frame": round(1000 * wall / len(frames), 2),
+                    "fps": round(len(frames) / wall, 2),
+                    "fps_rounds": [round(len(frames) / x, 2) for x in ws],
+                }
+            )
         # the edge runtime as deployed: fresh process, cached models
         stack.close()
-        out["startup"] = [startup_and_memory(path, galleries[p], p, cache_dir, liveness=lv)
-                          for p in precisions for lv in (True, False)]
+        out["startup"] = [
+            startup_and_memory(path, galleries[p], p, cache_dir, liveness=lv)
+            for p in precisions
+            for lv in (True, False)
+        ]
     res = out["loops"]
     for name, ours in res.items():
         if not name.startswith("facegate"):
             continue
-        ours["speedup"] = {n: round(ours["fps"] / v["fps"], 2) for n, v in res.items()
-                           if not n.startswith("facegate")}
-        ours["same_decisions"] = {n: sorted(v["opened"]) == sorted(ours["opened"])
-                                  for n, v in res.items() if n != name}
+        ours["speedup"] = {
+            n: round(ours["fps"] / v["fps"], 2)
+            for n, v in res.items()
+            if not n.startswith("facegate")
+        }
+        ours["same_decisions"] = {
+            n: sorted(v["opened"]) == sorted(ours["opened"]) for n, v in res.items() if n != name
+        }
     return out
 
 
-def run(clips: Sequence[Path], *, precisions: Sequence[str] = ("fp32", "int8"), threads: int = 2,
-        cache_dir: Path | None = None, max_frames: int | None = None,
-        with_face_recognition: bool = True, native_zoo: bool = True, rounds: int = 3) -> dict:
+def run(
+    clips: Sequence[Path],
+    *,
+    precisions: Sequence[str] = ("fp32", "int8"),
+    threads: int = 2,
+    cache_dir: Path | None = None,
+    max_frames: int | None = None,
+    with_face_recognition: bool = True,
+    native_zoo: bool = True,
+    rounds: int = 3,
+) -> dict:
     report = {"machine": machine(), "threads": threads, "clips": []}
     for c in clips:
-        report["clips"].append(bench_clip(c, precisions, threads, cache_dir, max_frames,
-                                          with_face_recognition, native_zoo, rounds))
+        report["clips"].append(
+            bench_clip(
+                c,
+                precisions,
+                threads,
+                cache_dir,
+                max_frames,
+                with_face_recognition,
+                native_zoo,
+                rounds,
+            )
+        )
     report["machine"]["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     report["peak_rss_mb_bench_process"] = round(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+    )
     return report
 
 
 def to_text(r: dict) -> str:
     m = r["machine"]
-    lines = [f"{m['cpu']} ({m['cores']} cores), {r['threads']} threads, load "
-             f"{m['load_avg_1m']} -> {m.get('load_avg_1m_end', '?')}"]
+    lines = [
+        f"{m['cpu']} ({m['cores']} cores), {r['threads']} threads, load "
+        f"{m['load_avg_1m']} -> {m.get('load_avg_1m_end', '?')}"
+    ]
     for c in r["clips"]:
-        lines.append(f"{c['clip']} ({c['size']}, {c['frames']} frames, enrolled from frame "
-                     f"{c['enrol_frame']}):")
+        lines.append(
+            f"{c['clip']} ({c['size']}, {c['frames']} frames, enrolled from frame "
+            f"{c['enrol_frame']}):"
+        )
         for name, v in c["loops"].items():
             extra = ""
             if "speedup" in v:
                 extra = "  " + ", ".join(f"x{s:.2f} vs {n}" for n, s in v["speedup"].items())
-            lines.append(f"  {name:<18}{v['fps']:>7.1f} fps {v['ms_per_frame']:>8.1f} ms/frame  "
-                         f"opened {sorted(v['opened']) or 'nobody'}{extra}")
+            lines.append(
+                f"  {name:<18}{v['fps']:>7.1f} fps {v['ms_per_frame']:>8.1f} ms/frame  "
+                f"opened {sorted(v['opened']) or 'nobody'}{extra}"
+            )
         for name, v in c["loops"].items():
             if "same_decisions" in v:
                 same = [n for n, ok in v["same_decisions"].items() if ok]
-                lines.append(f"  {name}: same decisions as {', '.join(same) or 'none'}; "
-                             "ms/frame by stage " + ", ".join(
-                                 f"{k} {x}" for k, x in v["stage_ms_per_frame"].items()))
+                lines.append(
+                    f"  {name}: same decisions as {', '.join(same) or 'none'}; "
+                    "ms/frame by stage "
+                    + ", ".join(f"{k} {x}" for k, x in v["stage_ms_per_frame"].items())
+                )
         for s in c["startup"]:
-            lines.append(f"  facegate run ({s['precision']}, liveness "
-                         f"{'on' if s['liveness'] else 'off'}, cached models): first decision "
-                         f"'{s['first_decision']}' after {s['first_decision_s']} s, one-frame "
-                         f"run {s['one_frame_run_s']} s, peak RSS {s['peak_rss_mb']} MB")
+            lines.append(
+                f"  facegate run ({s['precision']}, liveness "
+                f"{'on' if s['liveness'] else 'off'}, cached models): first decision "
+                f"'{s['first_decision']}' after {s['first_decision_s']} s, one-frame "
+                f"run {s['one_frame_run_s']} s, peak RSS {s['peak_rss_mb']} MB"
+            )
     return "\n".join(lines)

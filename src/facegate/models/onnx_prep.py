@@ -54,8 +54,9 @@ def calibration_id(folder: Path | None) -> str:
     return "dir" + h.hexdigest()[:10]
 
 
-def dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: int,
-               block_size: int) -> np.ndarray:
+def dequantize(
+    q: np.ndarray, scale: np.ndarray, zero: np.ndarray | None, axis: int, block_size: int
+) -> np.ndarray:
     """numpy DequantizeLinear, per-tensor, per-axis and blocked (opset 21)."""
     q = q.astype(np.float32)
     zero = np.zeros_like(scale) if zero is None else zero.astype(np.float32)
@@ -102,8 +103,13 @@ def fold_constant_weights(model: onnx.ModelProto) -> int:
             continue
         if n.op_type == "DequantizeLinear":
             zero = consts[n.input[2]] if len(n.input) > 2 and n.input[2] else None
-            out = dequantize(consts[n.input[0]], consts[n.input[1]], zero,
-                             _attr(n, "axis", 1), _attr(n, "block_size", 0))
+            out = dequantize(
+                consts[n.input[0]],
+                consts[n.input[1]],
+                zero,
+                _attr(n, "axis", 1),
+                _attr(n, "block_size", 0),
+            )
         elif n.op_type == "Reshape":
             out = consts[n.input[0]].reshape(consts[n.input[1]].astype(np.int64).tolist())
         else:

@@ -92,8 +92,9 @@ def model_files(path: str | Path | Sequence[str | Path]) -> list[PadModelFile]:
     return out
 
 
-def context_box(bbox: Sequence[float], scale: float, img_w: int, img_h: int
-                ) -> tuple[int, int, int, int]:
+def context_box(
+    bbox: Sequence[float], scale: float, img_w: int, img_h: int
+) -> tuple[int, int, int, int]:
     """The crop (x0, y0, x1, y1, inclusive) for one scale, as Silent-Face's CropImage does it."""
     x, y, bw, bh = (float(v) for v in bbox)
     bw, bh = max(bw, 1.0), max(bh, 1.0)
@@ -123,7 +124,7 @@ def crop_input(bgr: np.ndarray, bbox: Sequence[float], f: PadModelFile) -> np.nd
     else:
         H, W = bgr.shape[:2]
         x0, y0, x1, y1 = context_box(bbox, f.scale, W, H)
-        patch = bgr[max(0, y0):y1 + 1, max(0, x0):x1 + 1]
+        patch = bgr[max(0, y0) : y1 + 1, max(0, x0) : x1 + 1]
         if patch.size == 0:
             patch = bgr
     patch = cv2.resize(patch, (f.width, f.height))
@@ -159,14 +160,19 @@ class MiniFASNet:
             shape = inp.shape
             if len(shape) != 4 or shape[1] != 3:
                 raise ModelError(f"PAD model {f.path.name}: expected input [N,3,H,W], got {shape}")
-            if all(isinstance(d, int) for d in shape[2:]) and list(shape[2:]) != [f.height,
-                                                                                 f.width]:
-                raise ModelError(f"PAD model {f.path.name}: its name says {f.height}x{f.width} "
-                                 f"but the graph takes {shape[2]}x{shape[3]}")
+            if all(isinstance(d, int) for d in shape[2:]) and list(shape[2:]) != [
+                f.height,
+                f.width,
+            ]:
+                raise ModelError(
+                    f"PAD model {f.path.name}: its name says {f.height}x{f.width} "
+                    f"but the graph takes {shape[2]}x{shape[3]}"
+                )
             out = sess.get_outputs()[0].shape
             if isinstance(out[-1], int) and out[-1] <= REAL_CLASS:
-                raise ModelError(f"PAD model {f.path.name}: output {out} has no class "
-                                 f"{REAL_CLASS} (real face)")
+                raise ModelError(
+                    f"PAD model {f.path.name}: output {out} has no class {REAL_CLASS} (real face)"
+                )
             self._sessions.append(sess)
             self._inputs.append(inp.name)
             digests.append(sha256_file(f.path)[:12])

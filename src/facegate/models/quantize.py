@@ -138,8 +138,12 @@ def fold_batchnorm(model: onnx.ModelProto) -> int:
             continue
         a, b = ab
         src = gr.producer.get(bn.input[0])
-        if src is not None and src.op_type in ("Conv", "Gemm") and gr.only_consumer(
-                bn.input[0]) is bn and _fold_after(gr, src, a, b):
+        if (
+            src is not None
+            and src.op_type in ("Conv", "Gemm")
+            and gr.only_consumer(bn.input[0]) is bn
+            and _fold_after(gr, src, a, b)
+        ):
             src.output[0] = bn.output[0]
         elif not _fold_into_following_gemm(gr, bn, a, b):
             continue
@@ -153,8 +157,9 @@ def fold_batchnorm(model: onnx.ModelProto) -> int:
 def _fold_after(gr: _Graph, node: onnx.NodeProto, a: np.ndarray, b: np.ndarray) -> bool:
     """y = a * (W x + c) + b for a Conv (channel axis 0 of W) or a Gemm with transB=1."""
     w = gr.const(node.input[1])
-    if w is None or (node.op_type == "Gemm" and (not _attr(node, "transB", 0)
-                                                  or _attr(node, "transA", 0))):
+    if w is None or (
+        node.op_type == "Gemm" and (not _attr(node, "transB", 0) or _attr(node, "transA", 0))
+    ):
         return False
     if w.shape[0] != a.size:
         return False
@@ -181,15 +186,19 @@ def _fold_after(gr: _Graph, node: onnx.NodeProto, a: np.ndarray, b: np.ndarray) 
     return True
 
 
-def _fold_into_following_gemm(gr: _Graph, bn: onnx.NodeProto, a: np.ndarray,
-                              b: np.ndarray) -> bool:
+def _fold_into_following_gemm(gr: _Graph, bn: onnx.NodeProto, a: np.ndarray, b: np.ndarray) -> bool:
     """BN -> Flatten -> Gemm(transB=1): scale the Gemm's columns, shift its bias."""
     flat = gr.only_consumer(bn.output[0])
     if flat is None or flat.op_type != "Flatten" or int(_attr(flat, "axis", 1)) != 1:
         return False
     gemm = gr.only_consumer(flat.output[0])
-    if gemm is None or gemm.op_type != "Gemm" or not _attr(gemm, "transB", 0) or _attr(
-            gemm, "transA", 0) or gemm.input[0] != flat.output[0]:
+    if (
+        gemm is None
+        or gemm.op_type != "Gemm"
+        or not _attr(gemm, "transB", 0)
+        or _attr(gemm, "transA", 0)
+        or gemm.input[0] != flat.output[0]
+    ):
         return False
     w = gr.const(gemm.input[1])
     if w is None or w.shape[1] % a.size:
@@ -202,7 +211,8 @@ def _fold_into_following_gemm(gr: _Graph, bn: onnx.NodeProto, a: np.ndarray,
     hw = w.shape[1] // a.size
     wa = w.astype(np.float64)
     new_c = c.astype(np.float64).reshape(-1) * beta + float(_attr(gemm, "alpha", 1.0)) * (
-        wa @ np.repeat(b, hw))
+        wa @ np.repeat(b, hw)
+    )
     w_name = gr.unique(gemm.input[1] + "_bnfold")
     b_name = gr.unique((bias_name or gemm.output[0]) + "_bnfold_bias")
     gr.set_const(w_name, wa * np.repeat(a, hw)[None, :])
@@ -251,10 +261,15 @@ def rewrite_prelu(model: onnx.ModelProto, compact: bool = False) -> int:
         if compact and (s < 1).all():
             gr.set_const(w_scale, (s - 1.0).reshape(c, 1, 1, 1))
             new = [
-                helper.make_node("Conv", [x, w_scale], [base + "_neg"], name=base + "_neg",
-                                 group=c, kernel_shape=[1, 1]),
-                helper.make_node("Relu", [base + "_neg"], [base + "_relu"],
-                                 name=base + "_relu"),
+                helper.make_node(
+                    "Conv",
+                    [x, w_scale],
+                    [base + "_neg"],
+                    name=base + "_neg",
+                    group=c,
+                    kernel_shape=[1, 1],
+                ),
+                helper.make_node("Relu", [base + "_neg"], [base + "_relu"], name=base + "_relu"),
                 helper.make_node("Add", [x, base + "_relu"], [y], name=base + "_add"),
             ]
         else:
@@ -271,14 +286,22 @@ def rewrite_prelu(model: onnx.ModelProto, compact: bool = False) -> int:
     return count
 
 
-def _prelu_nchwc(base: str, x: str, y: str, w_neg: str, w_scale: str,
-                 c: int) -> list[onnx.NodeProto]:
+def _prelu_nchwc(
+    base: str, x: str, y: str, w_neg: str, w_scale: str, c: int
+) -> list[onnx.NodeProto]:
     return [
-        helper.make_node("Conv", [x, w_neg], [base + "_neg"], name=base + "_neg",
-                         group=c, kernel_shape=[1, 1]),
+        helper.make_node(
+            "Conv", [x, w_neg], [base + "_neg"], name=base + "_neg", group=c, kernel_shape=[1, 1]
+        ),
         helper.make_node("Relu", [base + "_neg"], [base + "_relu"], name=base + "_relu"),
-        helper.make_node("Conv", [base + "_relu", w_scale], [base + "_scaled"],
-                         name=base + "_scale", group=c, kernel_shape=[1, 1]),
+        helper.make_node(
+            "Conv",
+            [base + "_relu", w_scale],
+            [base + "_scaled"],
+            name=base + "_scale",
+            group=c,
+            kernel_shape=[1, 1],
+        ),
         helper.make_node("Add", [base + "_scaled", x], [y], name=base + "_add"),
     ]
 
@@ -293,8 +316,9 @@ def optimize_fp32(model: onnx.ModelProto, *, prelu: bool | None = None) -> None:
 # -- equalisation ----------------------------------------------------------------------------
 
 
-def _links(gr: _Graph) -> list[tuple[onnx.NodeProto, onnx.NodeProto | None, onnx.NodeProto,
-                                     onnx.NodeProto | None]]:
+def _links(
+    gr: _Graph,
+) -> list[tuple[onnx.NodeProto, onnx.NodeProto | None, onnx.NodeProto, onnx.NodeProto | None]]:
     """(conv A, activation or None, consumer B, Flatten or None) where A's output channels
     reach B through nothing but a positively homogeneous activation."""
     out = []
@@ -303,28 +327,39 @@ def _links(gr: _Graph) -> list[tuple[onnx.NodeProto, onnx.NodeProto | None, onnx
             continue
         nxt = gr.only_consumer(a.output[0])
         act = None
-        if nxt is not None and (nxt.op_type == "Relu" or (
-                nxt.op_type == "PRelu" and _channel_slope(gr, nxt) is not None)):
+        if nxt is not None and (
+            nxt.op_type == "Relu"
+            or (nxt.op_type == "PRelu" and _channel_slope(gr, nxt) is not None)
+        ):
             act, nxt = nxt, gr.only_consumer(nxt.output[0])
         flat = None
         if nxt is not None and nxt.op_type == "Flatten" and int(_attr(nxt, "axis", 1)) == 1:
             flat, nxt = nxt, gr.only_consumer(nxt.output[0])
-        if nxt is None or nxt.op_type not in ("Conv", "Gemm") or len(nxt.input) < 2 \
-                or gr.const(nxt.input[1]) is None:
+        if (
+            nxt is None
+            or nxt.op_type not in ("Conv", "Gemm")
+            or len(nxt.input) < 2
+            or gr.const(nxt.input[1]) is None
+        ):
             continue
         feeds = flat.output[0] if flat is not None else (act or a).output[0]
         if nxt.input[0] != feeds:
             continue
         conv_b = nxt.op_type == "Conv" and flat is None
-        gemm_b = (nxt.op_type == "Gemm" and flat is not None and bool(_attr(nxt, "transB", 0))
-                  and not _attr(nxt, "transA", 0))
+        gemm_b = (
+            nxt.op_type == "Gemm"
+            and flat is not None
+            and bool(_attr(nxt, "transB", 0))
+            and not _attr(nxt, "transA", 0)
+        )
         if conv_b or gemm_b:
             out.append((a, act, nxt, flat))
     return out
 
 
-def channel_ranges(model: onnx.ModelProto, names: Sequence[str], batches: Sequence[dict],
-                   threads: int = 2) -> dict[str, np.ndarray]:
+def channel_ranges(
+    model: onnx.ModelProto, names: Sequence[str], batches: Sequence[dict], threads: int = 2
+) -> dict[str, np.ndarray]:
     """max |value| per channel (axis 1) of the named tensors over the calibration batches."""
     import onnxruntime as ort
 
@@ -460,9 +495,15 @@ def quantize_int8(
         onnx.save(m, str(src))
         try:
             quantize_static(
-                str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                reduce_range=True, activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+                str(src),
+                str(dst),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=True,
+                reduce_range=True,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
                 nodes_to_exclude=list(exclude),
                 extra_options={"CalibMovingAverage": moving_average},
             )
@@ -544,21 +585,23 @@ def augmented_face_crops(
     return crops
 
 
-def arcface_batches(crops: Sequence[np.ndarray], input_name: str, normalise_outside: bool,
-                    batch: int = 16) -> list[dict]:
+def arcface_batches(
+    crops: Sequence[np.ndarray], input_name: str, normalise_outside: bool, batch: int = 16
+) -> list[dict]:
     """Crops (BGR uint8) as the network's input: RGB, NCHW float32, in batches."""
     x = np.stack(crops)[..., ::-1].transpose(0, 3, 1, 2).astype(np.float32)
     if normalise_outside:
         x = (x - 127.5) / 127.5
-    return [{input_name: x[i:i + batch]} for i in range(0, len(x), batch)]
+    return [{input_name: x[i : i + batch]} for i in range(0, len(x), batch)]
 
 
 def _calibration_sources(folder: Path | None) -> list[np.ndarray]:
     return demo_face_images() if folder is None else folder_images(folder)
 
 
-def calibration_face_crops(cache_dir: Path, folder: Path | None = None,
-                           total: int = 128) -> list[np.ndarray]:
+def calibration_face_crops(
+    cache_dir: Path, folder: Path | None = None, total: int = 128
+) -> list[np.ndarray]:
     """Aligned face crops to calibrate a recogniser: faces found by the FP32 detector in the
     demo photos (or `folder`), each augmented to about `total` crops in all."""
     from facegate.models.yunet import YuNet
@@ -573,4 +616,3 @@ def calibration_face_crops(cache_dir: Path, folder: Path | None = None,
     if not images:
         raise ModelError("INT8 calibration: no face found in the calibration images")
     return augmented_face_crops(images, marks, max(1, math.ceil(total / len(images))))
-

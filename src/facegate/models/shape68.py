@@ -128,8 +128,11 @@ class Shape68:
     def _prepared(self) -> Path:
         """The prepared file; its name carries the expected sha256 of dlib's file, which was
         verified when it was built, so a cached one needs no re-hashing of 100 MB per start."""
-        out = (self.cache_dir / "prepared" /
-               f"{Path(self.model.relpath).stem}-ert-{self.model.version}-v{PREP_VERSION}.npz")
+        out = (
+            self.cache_dir
+            / "prepared"
+            / f"{Path(self.model.relpath).stem}-ert-{self.model.version}-v{PREP_VERSION}.npz"
+        )
         if out.is_file():
             return out
         src = self.model.verified_path()
@@ -148,7 +151,8 @@ class Shape68:
         except OSError as exc:  # disk full, read-only cache: say where
             raise ModelError(
                 f"cannot write prepared model to {out.parent} ({exc.strerror or exc}); "
-                "set FACEGATE_CACHE or engine.cache_dir to a writable folder") from None
+                "set FACEGATE_CACHE or engine.cache_dir to a writable folder"
+            ) from None
         finally:  # leave no half-written file behind
             if tmp is not None:
                 with contextlib.suppress(OSError):
@@ -174,7 +178,8 @@ class Shape68:
             # shape, scale*cos = <a, shape> / |a|^2 and scale*sin = <rot90(a), shape> / |a|^2
             a = m["initial"] - m["initial"].mean(0)
             self._sim = np.stack([a.ravel(), np.stack([-a[:, 1], a[:, 0]], 1).ravel()]) / (
-                (a**2).sum())
+                (a**2).sum()
+            )
             self._ones = np.ones(trees, np.float32)
             self._depth = int(np.log2(n_split + 1))
             self._n_split = n_split
@@ -202,8 +207,9 @@ class Shape68:
             pts = (m["deltas"][lv] @ tform.T + shape[m["anchors"][lv]]) * size + origin
             px = np.floor(pts + 0.5).astype(np.int64)
             inside = (px[:, 0] >= 0) & (px[:, 0] < w) & (px[:, 1] >= 0) & (px[:, 1] < h)
-            values = np.where(inside, flat[np.where(inside, px[:, 1] * w + px[:, 0], 0)],
-                              0).astype(np.float32)
+            values = np.where(inside, flat[np.where(inside, px[:, 1] * w + px[:, 0], 0)], 0).astype(
+                np.float32
+            )
             # every split of the level at once (7,500 compares), then 4 steps down each tree
             goes_left = values[m["idx1"][lv]] - values[m["idx2"][lv]] > m["thresh"][lv]
             node = np.zeros(len(self._tree_base), np.int64)

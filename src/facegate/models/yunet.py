@@ -86,8 +86,9 @@ class YuNet:
         scale = 1.0
         if self.max_side and max(h, w) > self.max_side:
             scale = self.max_side / max(h, w)
-            bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)),
-                             interpolation=cv2.INTER_AREA)
+            bgr = cv2.resize(
+                bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
+            )
             h, w = bgr.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
         if (ph, pw) != (h, w):  # pad in uint8, then one C++ pass to float NCHW
@@ -121,8 +122,9 @@ class YuNet:
         b = np.concatenate(boxes) / scale
         k = np.concatenate(kps) / scale
         s = np.concatenate(scores)
-        idx = cv2.dnn.NMSBoxes(b.tolist(), s.tolist(), self.score_threshold,
-                               self.nms_threshold, top_k=self.top_k)
+        idx = cv2.dnn.NMSBoxes(
+            b.tolist(), s.tolist(), self.score_threshold, self.nms_threshold, top_k=self.top_k
+        )
         idx = np.asarray(idx, dtype=np.int64).reshape(-1)
         faces = [Face(b[i].astype(np.float32), k[i].astype(np.float32), float(s[i])) for i in idx]
         faces.sort(key=lambda f: f.area, reverse=True)

@@ -51,20 +51,25 @@ def human_printer(stream=None) -> Callable[[DoorEvent], None]:
         who = f" {event.person}" if event.person else ""
         tto = f" in {event.time_to_open_ms:.0f} ms" if event.time_to_open_ms else ""
         track = f"track {event.track}: " if event.track is not None else ""
-        print(f"[{event.entrance}] {track}{event.decision.value}{who}{tto} - {event.reason}",
-              file=stream or sys.stdout, flush=True)
+        print(
+            f"[{event.entrance}] {track}{event.decision.value}{who}{tto} - {event.reason}",
+            file=stream or sys.stdout,
+            flush=True,
+        )
 
     return sink
 
 
-def entrance_liveness(rc: RuntimeConfig, engine: FaceEngine, door: Door
-                      ) -> NoLiveness | PolicyLiveness:
+def entrance_liveness(
+    rc: RuntimeConfig, engine: FaceEngine, door: Door
+) -> NoLiveness | PolicyLiveness:
     """The entrance's liveness stage, built the one way `facegate run` and the server's
     runtimes share: challenges are prompted through the door adapter, and the start-up log
     says what is checked (a warning when no passive PAD model is configured)."""
     liveness = build_liveness(rc.liveness, engine, prompt=door_prompt(door, rc.entrance))
     (log.info if "passive" in liveness_checks(liveness) else log.warning)(
-        "[%s] %s", rc.entrance, startup_summary(liveness))
+        "[%s] %s", rc.entrance, startup_summary(liveness)
+    )
     return liveness
 
 
@@ -117,9 +122,16 @@ def run_entrance(
         sinks = [door, record] + ([printer] if printer else [])
         liveness = entrance_liveness(rc, engine, door_adapter)
         runtime = Runtime(
-            entrance=rc.entrance, engine=engine, store=store, source=source, clock=clock,
-            decision=rc.decision, quality=rc.quality, access=AccessPolicy(rc.access),
-            sinks=sinks, liveness=liveness,
+            entrance=rc.entrance,
+            engine=engine,
+            store=store,
+            source=source,
+            clock=clock,
+            decision=rc.decision,
+            quality=rc.quality,
+            access=AccessPolicy(rc.access),
+            sinks=sinks,
+            liveness=liveness,
         )
         runtime.tracker.max_age_s = rc.track_max_age_s
         runtime_ref.append(runtime)

@@ -58,18 +58,25 @@ class DecisionConfig(StrictModel):
     min_votes: int = Field(2, ge=1, description="agreeing good shots needed to open")
     max_embeds: int = Field(12, ge=1, description="embedding budget per track")
     better_shot_gain: float | None = Field(
-        0.1, ge=0, description="past `max_embeds`, a shot is still embedded when its quality "
-        "score beats every embedded shot's by this fraction; null: stop at `max_embeds`")
+        0.1,
+        ge=0,
+        description="past `max_embeds`, a shot is still embedded when its quality "
+        "score beats every embedded shot's by this fraction; null: stop at `max_embeds`",
+    )
     confirm: bool = Field(True, description="second recogniser must agree before opening")
     confirm_by: Literal["model", "fusion"] = Field(
-        "model", description="fusion: the fused score of both recognisers must pass "
-        "`fusion_fmr`; model: the second recogniser alone must pass `confirm_fmr`")
+        "model",
+        description="fusion: the fused score of both recognisers must pass "
+        "`fusion_fmr`; model: the second recogniser alone must pass `confirm_fmr`",
+    )
     fusion_fmr: float = Field(1e-5, gt=0, lt=1, description="FMR of the fused score")
-    confirm_fmr: float = Field(1e-4, gt=0, lt=1, description="FMR of the confirming model "
-                               "(confirm_by: model)")
+    confirm_fmr: float = Field(
+        1e-4, gt=0, lt=1, description="FMR of the confirming model (confirm_by: model)"
+    )
     max_confirm_tries: int = Field(2, ge=1)
     require_liveness: bool = Field(
-        False, description="deny when no liveness check could vouch for the face")
+        False, description="deny when no liveness check could vouch for the face"
+    )
 
 
 @dataclass
@@ -79,8 +86,7 @@ class Shot:
     quality: ShotQuality
 
     @classmethod
-    def cut(cls, frame: np.ndarray, face: Face, quality: ShotQuality,
-            margin: float = 1.0) -> Shot:
+    def cut(cls, frame: np.ndarray, face: Face, quality: ShotQuality, margin: float = 1.0) -> Shot:
         """Keep a copy of the face with `margin` box sizes of context on each side, not the
         frame: a track holds several shots, and a view of a 1080p frame keeps all 6 MB of it
         alive. The context covers the confirming model's own crop and the journal snapshot."""
@@ -155,36 +161,46 @@ class Decider:
         self.liveness = liveness
         self.access = access
         self.threshold = engine.threshold(self.fast, cfg.fmr)
-        self.confirm_threshold = (engine.threshold(self.confirm_model, cfg.confirm_fmr)
-                                  if self.confirm_model else None)
+        self.confirm_threshold = (
+            engine.threshold(self.confirm_model, cfg.confirm_fmr) if self.confirm_model else None
+        )
         self.fusion_threshold: float | None = None
         if self.confirm_model and cfg.confirm_by == "fusion":
             if set(engine.model_names) == {self.fast, self.confirm_model}:
                 try:
                     self.fusion_threshold = engine.fusion_calibration().threshold(cfg.fusion_fmr)
                 except ConfigError as exc:
-                    log.warning("%s; %s confirms alone at FMR %g", exc, self.confirm_model,
-                                cfg.confirm_fmr)
+                    log.warning(
+                        "%s; %s confirms alone at FMR %g", exc, self.confirm_model, cfg.confirm_fmr
+                    )
             else:
-                log.warning("fusion needs exactly two recognisers (configured: %s); %s "
-                            "confirms alone at FMR %g", ", ".join(engine.model_names),
-                            self.confirm_model, cfg.confirm_fmr)
+                log.warning(
+                    "fusion needs exactly two recognisers (configured: %s); %s "
+                    "confirms alone at FMR %g",
+                    ", ".join(engine.model_names),
+                    self.confirm_model,
+                    cfg.confirm_fmr,
+                )
 
     def set_galleries(self, galleries: dict[str, Gallery]) -> None:
         self.galleries = galleries
 
     def wants_embedding(self, ev: TrackEvidence) -> bool:
         """Whether a track's new shot is worth aligning and assessing at all."""
-        return ev.decided is None and (ev.embeds < self.cfg.max_embeds
-                                       or self.cfg.better_shot_gain is not None)
+        return ev.decided is None and (
+            ev.embeds < self.cfg.max_embeds or self.cfg.better_shot_gain is not None
+        )
 
     def worth_embedding(self, ev: TrackEvidence, quality: ShotQuality) -> bool:
         """A good shot within the budget, or past it one clearly better than all embedded."""
         if ev.embeds < self.cfg.max_embeds:
             return True
         gain = self.cfg.better_shot_gain
-        return (gain is not None and ev.best_shot is not None
-                and quality.score > ev.best_shot.quality.score * (1.0 + gain))
+        return (
+            gain is not None
+            and ev.best_shot is not None
+            and quality.score > ev.best_shot.quality.score * (1.0 + gain)
+        )
 
     def add_shot(self, ev: TrackEvidence, shot: Shot, embedding: np.ndarray) -> None:
         """One embedded good shot: search the gallery, record a vote if it passes."""
@@ -227,23 +243,38 @@ class Decider:
             score = self.galleries[self.confirm_model].scores(emb).get(pid, float("-inf"))
             ev.confirm_scores[self.confirm_model] = score
             if self.fusion_threshold is not None:
-                fused = (self.engine.fuse({self.fast: fast_score, self.confirm_model: score})
-                         if np.isfinite(score) else float("-inf"))
+                fused = (
+                    self.engine.fuse({self.fast: fast_score, self.confirm_model: score})
+                    if np.isfinite(score)
+                    else float("-inf")
+                )
                 ev.confirm_scores["fusion"] = fused
                 if fused < self.fusion_threshold:
-                    ev.note = (f"fusion of {self.fast} and {self.confirm_model} did not confirm "
-                               f"{name} ({fused:.3f} < {self.fusion_threshold:.3f})")
+                    ev.note = (
+                        f"fusion of {self.fast} and {self.confirm_model} did not confirm "
+                        f"{name} ({fused:.3f} < {self.fusion_threshold:.3f})"
+                    )
                     return None
             elif score < self.confirm_threshold:
-                ev.note = (f"{self.confirm_model} did not confirm {name} "
-                           f"({score:.3f} < {self.confirm_threshold:.3f})")
+                ev.note = (
+                    f"{self.confirm_model} did not confirm {name} "
+                    f"({score:.3f} < {self.confirm_threshold:.3f})"
+                )
                 return None
             ev.confirmed = pid
         all_scores.update(ev.confirm_scores)
         live = self.liveness.verdict(ev.track_id)
-        event = DoorEvent(Decision.DENY, self.entrance, "", track=ev.track_id, person=name,
-                          person_id=pid, scores=all_scores, liveness=live.to_dict(),
-                          snapshot=snapshot(ev.vote_shots[pid]))
+        event = DoorEvent(
+            Decision.DENY,
+            self.entrance,
+            "",
+            track=ev.track_id,
+            person=name,
+            person_id=pid,
+            scores=all_scores,
+            liveness=live.to_dict(),
+            snapshot=snapshot(ev.vote_shots[pid]),
+        )
         ev.decided = Decision.DENY
         if live.checked and live.live is False:
             event.reason = f"presentation attack suspected ({live.method})"
@@ -260,9 +291,11 @@ class Decider:
             self.access.record_use(verdict.rule_index)
         event.decision = ev.decided = Decision.OPEN
         how = ("fusion with " if self.fusion_threshold is not None else "") + str(
-            self.confirm_model)
+            self.confirm_model
+        )
         event.reason = f"{name} matched in {len(scores)} shots" + (
-            f", confirmed by {how}" if self.confirm_model else "")
+            f", confirmed by {how}" if self.confirm_model else ""
+        )
         event.time_to_open_ms = 1000.0 * (now - ev.first_t)
         return event
 
@@ -275,10 +308,15 @@ class Decider:
         if ev.pending is not None:
             ev.decided = Decision.DENY
             return DoorEvent(
-                Decision.DENY, self.entrance, ev.note, track=ev.track_id,
-                person=self.galleries[self.fast].names.get(ev.pending), person_id=ev.pending,
+                Decision.DENY,
+                self.entrance,
+                ev.note,
+                track=ev.track_id,
+                person=self.galleries[self.fast].names.get(ev.pending),
+                person_id=ev.pending,
                 scores={self.fast: max(ev.votes[ev.pending]), **ev.confirm_scores},
-                liveness=live.to_dict(), snapshot=snapshot(ev.vote_shots[ev.pending]),
+                liveness=live.to_dict(),
+                snapshot=snapshot(ev.vote_shots[ev.pending]),
             )
         ev.decided = Decision.UNKNOWN
         best = ""
@@ -288,11 +326,16 @@ class Decider:
                 best = f"; closest {name} {ev.best_score:.3f} < {self.threshold:.3f}"
             else:  # above the threshold, but on too few shots to count
                 votes = len(ev.votes.get(ev.best_person, []))
-                best = (f"; {name} {ev.best_score:.3f} >= {self.threshold:.3f} on {votes} of "
-                        f"{self.cfg.min_votes} shots needed")
+                best = (
+                    f"; {name} {ev.best_score:.3f} >= {self.threshold:.3f} on {votes} of "
+                    f"{self.cfg.min_votes} shots needed"
+                )
         reason = ev.note or f"no resident matched at FMR {self.cfg.fmr:g}{best}"
         return DoorEvent(
-            Decision.UNKNOWN, self.entrance, reason, track=ev.track_id,
+            Decision.UNKNOWN,
+            self.entrance,
+            reason,
+            track=ev.track_id,
             scores={self.fast: ev.best_score, **ev.confirm_scores},
             liveness=live.to_dict(),
             snapshot=snapshot(ev.best_shot),

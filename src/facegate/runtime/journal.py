@@ -243,14 +243,23 @@ class Journal:
             if snap_error:
                 log.warning(
                     "journal: %s; recording the %s event at %s without it",
-                    snap_error, event.decision.value, event.entrance,
+                    snap_error,
+                    event.decision.value,
+                    event.entrance,
                 )
         row = (
-            float(event.time), event.entrance, event.track, Decision(event.decision).value,
-            event.person, event.person_id, event.reason,
+            float(event.time),
+            event.entrance,
+            event.track,
+            Decision(event.decision).value,
+            event.person,
+            event.person_id,
+            event.reason,
             json.dumps({k: float(v) for k, v in event.scores.items()}),
             json.dumps(event.liveness, default=_json_default),
-            event.time_to_open_ms, rel, snap_error,
+            event.time_to_open_ms,
+            rel,
+            snap_error,
         )
         try:
             with self._lock, self._tx() as db:
@@ -340,8 +349,9 @@ class Journal:
                     st = full.stat()
                 except OSError:
                     continue
-                out.append((full.relative_to(self.snapshot_dir).as_posix(), st.st_size,
-                            st.st_mtime))
+                out.append(
+                    (full.relative_to(self.snapshot_dir).as_posix(), st.st_size, st.st_mtime)
+                )
         return out
 
     def enforce_retention(self, now: float | None = None) -> tuple[int, int]:
@@ -356,18 +366,23 @@ class Journal:
         files_deleted = 0
         with self._lock:
             with self._tx() as db:
-                expired = [r[0] for r in db.execute(
-                    "SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL",
-                    (cutoff,),
-                )]
+                expired = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL",
+                        (cutoff,),
+                    )
+                ]
                 events_deleted = db.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
             for rel in expired:
                 files_deleted += self._remove_snapshot(rel)
 
             files = {rel: (size, mtime) for rel, size, mtime in self._scan()}
-            claimed = dict(self._db.execute(
-                "SELECT snapshot, id FROM events WHERE snapshot IS NOT NULL"
-            ).fetchall())
+            claimed = dict(
+                self._db.execute(
+                    "SELECT snapshot, id FROM events WHERE snapshot IS NOT NULL"
+                ).fetchall()
+            )
             for rel, (_size, mtime) in list(files.items()):  # crash leftovers, stray tmp files
                 if rel not in claimed and mtime < time.time() - ORPHAN_GRACE_S:
                     files_deleted += self._remove_snapshot(rel)
@@ -377,8 +392,7 @@ class Journal:
             if total > budget:
                 victims: list[tuple[int, str]] = []
                 for rowid, rel in self._db.execute(
-                    "SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL "
-                    "ORDER BY time, id"
+                    "SELECT id, snapshot FROM events WHERE snapshot IS NOT NULL ORDER BY time, id"
                 ):
                     if total <= budget:
                         break
@@ -394,8 +408,11 @@ class Journal:
                     files_deleted += self._remove_snapshot(rel)
             self._prune_empty_dirs()
         if events_deleted or files_deleted:
-            log.info("journal: retention deleted %d events and %d snapshots",
-                     events_deleted, files_deleted)
+            log.info(
+                "journal: retention deleted %d events and %d snapshots",
+                events_deleted,
+                files_deleted,
+            )
         return events_deleted, files_deleted
 
     def _prune_empty_dirs(self) -> None:

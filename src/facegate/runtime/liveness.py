@@ -110,11 +110,19 @@ class NoLiveness:
 
 class PassiveConfig(StrictModel):
     threshold: float | None = Field(
-        None, ge=0, le=1, description="P(real) below this is an attack; default: the measured "
-        "threshold for a known model at `target_bpcer`")
+        None,
+        ge=0,
+        le=1,
+        description="P(real) below this is an attack; default: the measured "
+        "threshold for a known model at `target_bpcer`",
+    )
     target_bpcer: float = Field(
-        0.02, gt=0, lt=1, description="share of real frames the threshold may reject "
-        "(measured per frame; `facegate eval pad` reports the APCER that goes with it)")
+        0.02,
+        gt=0,
+        lt=1,
+        description="share of real frames the threshold may reject "
+        "(measured per frame; `facegate eval pad` reports the APCER that goes with it)",
+    )
     every: int = Field(3, ge=1, description="score every n-th frame of a track")
     samples: int = Field(3, ge=1, description="scores averaged before deciding")
     min_face_px: float = Field(40.0, ge=0, description="smaller faces are not scored")
@@ -124,33 +132,56 @@ class MotionConfig(StrictModel):
     every: int = Field(2, ge=1, description="look at every n-th frame of a track")
     window: int = Field(16, ge=4, le=64, description="earlier views kept per track")
     offsets: list[int] = Field(
-        [2, 4, 8], min_length=1, description="each new view is compared with the views this "
-        "many looks back (bounded by `window`)")
+        [2, 4, 8],
+        min_length=1,
+        description="each new view is compared with the views this "
+        "many looks back (bounded by `window`)",
+    )
     min_face_px: float = Field(
-        60.0, ge=20, description="faces narrower than this are too small for the landmarks")
+        60.0, ge=20, description="faces narrower than this are too small for the landmarks"
+    )
     min_motion: float = Field(
-        0.08, gt=0, description="viewpoint change (scale change + non-similar landmark motion, "
-        "inter-ocular units) a pair of views needs to count")
+        0.08,
+        gt=0,
+        description="viewpoint change (scale change + non-similar landmark motion, "
+        "inter-ocular units) a pair of views needs to count",
+    )
     max_correction: float = Field(
-        0.12, gt=0, description="a pair whose alignment the second flow pass still had to "
+        0.12,
+        gt=0,
+        description="a pair whose alignment the second flow pass still had to "
         "move by more than this (RMS over the face, inter-ocular units) did not converge "
         "(landmarks misplaced, e.g. on a face cut by the photo's edge or half hidden by "
         "another): its residual measures the failed alignment, not parallax, so it is no "
-        "evidence")
+        "evidence",
+    )
     max_unaligned: float = Field(
-        0.25, ge=0, le=1, description="share of a track's pairs that may fail to align "
+        0.25,
+        ge=0,
+        le=1,
+        description="share of a track's pairs that may fail to align "
         "(see max_correction) before the track can still be judged live: landmarks that fail "
-        "this often are not trusted to vouch for a face (an attack verdict is never held back)")
+        "this often are not trusted to vouch for a face (an attack verdict is never held back)",
+    )
     min_pairs: int = Field(6, ge=1, description="moved pairs needed before deciding")
     min_live_pairs: int = Field(
-        8, ge=1, description="moved pairs needed before deciding 'live' (the costly mistake "
-        "needs more evidence)")
+        8,
+        ge=1,
+        description="moved pairs needed before deciding 'live' (the costly mistake "
+        "needs more evidence)",
+    )
     live_ratio: float = Field(
-        0.065, gt=0, description="median parallax per unit of motion at or above which the "
-        "face is live (a plane has none)")
+        0.065,
+        gt=0,
+        description="median parallax per unit of motion at or above which the "
+        "face is live (a plane has none)",
+    )
     planar_ratio: float = Field(
-        0.03, gt=0, description="median parallax per unit of motion below which the face "
-        "moved as a plane (photo, screen)")
+        0.03,
+        gt=0,
+        description="median parallax per unit of motion below which the face "
+        "moved as a plane (photo, screen)",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> MotionConfig:
@@ -164,32 +195,46 @@ class MotionConfig(StrictModel):
 class ChallengeConfig(StrictModel):
     kind: Literal["blink", "turn"] = "blink"
     after_s: float = Field(
-        1.0, ge=0, description="ask once the face has been tracked this long (when the "
-        "challenge is a fallback: once the other checks are still undecided)")
+        1.0,
+        ge=0,
+        description="ask once the face has been tracked this long (when the "
+        "challenge is a fallback: once the other checks are still undecided)",
+    )
     timeout_s: float = Field(6.0, gt=0, description="time allowed to do it after the prompt")
     min_face_px: float = Field(70.0, ge=20)
     ear_closed: float = Field(0.18, gt=0, description="eye aspect ratio of a closed eye")
     ear_open: float = Field(0.24, gt=0, description="eye aspect ratio of an open eye")
     turn: float = Field(
-        0.25, gt=0, description="nose shift against the face outline for a head turn "
-        "(fraction of the half face width)")
+        0.25,
+        gt=0,
+        description="nose shift against the face outline for a head turn "
+        "(fraction of the half face width)",
+    )
 
 
 class LivenessConfig(StrictModel):
     """Presentation-attack detection for one entrance."""
 
     model: Path | None = Field(
-        None, description="passive PAD model: a folder of MiniFASNet-layout ONNX files or one "
-        "file (never shipped or downloaded by FaceGate)")
+        None,
+        description="passive PAD model: a folder of MiniFASNet-layout ONNX files or one "
+        "file (never shipped or downloaded by FaceGate)",
+    )
     checks: list[CheckName] | None = Field(
-        None, description="checks that must vouch for a face; default: motion, plus passive "
-        "when `model` is set; [] turns liveness off")
+        None,
+        description="checks that must vouch for a face; default: motion, plus passive "
+        "when `model` is set; [] turns liveness off",
+    )
     need: Literal["all", "any"] = Field(
-        "all", description="all required checks must say live, or any one of them (an attack "
-        "verdict from any check always denies)")
+        "all",
+        description="all required checks must say live, or any one of them (an attack "
+        "verdict from any check always denies)",
+    )
     on_undecided: Literal["allow", "wait", "challenge"] = Field(
-        "wait", description="when the checks cannot decide yet: allow (open unchecked), wait "
-        "(keep the door shut; deny when the visitor leaves), challenge (ask for a blink/turn)")
+        "wait",
+        description="when the checks cannot decide yet: allow (open unchecked), wait "
+        "(keep the door shut; deny when the visitor leaves), challenge (ask for a blink/turn)",
+    )
     passive: PassiveConfig = PassiveConfig()
     motion: MotionConfig = MotionConfig()
     challenge: ChallengeConfig = ChallengeConfig()
@@ -253,7 +298,7 @@ def eye_aspect_ratio(lm: np.ndarray) -> float:
     """Mean eye aspect ratio of both eyes (Soukupova & Cech 2016): ~0.3 open, <0.2 closed."""
     out = []
     for a in (36, 42):
-        e = lm[a:a + 6]
+        e = lm[a : a + 6]
         v = np.linalg.norm(e[1] - e[5]) + np.linalg.norm(e[2] - e[4])
         h = 2 * np.linalg.norm(e[0] - e[3])
         out.append(v / max(h, 1e-6))
@@ -420,13 +465,13 @@ class PassiveCheck:
         n = len(st.scores) if st else 0
         ev: dict[str, Any] = {"frames": n, "threshold": round(self.threshold, 4)}
         if n == 0:
-            return LivenessVerdict(False, None, self.name, evidence=ev,
-                                   note="no frame scored yet")
+            return LivenessVerdict(False, None, self.name, evidence=ev, note="no frame scored yet")
         score = float(np.mean(st.scores))
         ev["scores"] = [round(s, 4) for s in st.scores]
         if n < self.cfg.samples:
-            return LivenessVerdict(False, None, self.name, score, ev,
-                                   note=f"{n} of {self.cfg.samples} frames scored")
+            return LivenessVerdict(
+                False, None, self.name, score, ev, note=f"{n} of {self.cfg.samples} frames scored"
+            )
         return LivenessVerdict(True, score >= self.threshold, self.name, score, ev)
 
     def forget(self, track_id: int) -> None:
@@ -474,8 +519,12 @@ def fit_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     bn, bc, bs = _normalise(b)
     x, y, u, v = an[:, 0], an[:, 1], bn[:, 0], bn[:, 1]
     one, zero = np.ones_like(x), np.zeros_like(x)
-    A = np.concatenate([np.stack([x, y, one, zero, zero, zero, -x * u, -y * u], 1),
-                        np.stack([zero, zero, zero, x, y, one, -x * v, -y * v], 1)])
+    A = np.concatenate(
+        [
+            np.stack([x, y, one, zero, zero, zero, -x * u, -y * u], 1),
+            np.stack([zero, zero, zero, x, y, one, -x * v, -y * v], 1),
+        ]
+    )
     rhs = np.concatenate([u, v])
     try:
         h = np.linalg.solve(A.T @ A + 1e-9 * np.eye(8), A.T @ rhs)
@@ -546,15 +595,15 @@ class PlanarMotionCheck:
         crop = _texture(cv2.warpAffine(image, T[:2], (size, size), flags=cv2.INTER_LINEAR))
         lc = lm * s + (T[0, 2], T[1, 2])
         mask = np.zeros((size, size), np.uint8)
-        cv2.fillConvexPoly(mask, cv2.convexHull(lc[:27].astype(np.float32)).astype(np.int32),
-                           255)
+        cv2.fillConvexPoly(mask, cv2.convexHull(lc[:27].astype(np.float32)).astype(np.int32), 255)
         mask = cv2.erode(mask, np.ones((5, 5), np.uint8))
         ys, xs = np.nonzero(mask[2::4, 2::4])
         grid = np.stack([xs * 4 + 2, ys * 4 + 2], 1).astype(np.float32)
         return _View(n, lm, crop, T, grid)
 
-    def pair(self, old: _View, image: np.ndarray, lm: np.ndarray
-             ) -> tuple[float, float, float] | None:
+    def pair(
+        self, old: _View, image: np.ndarray, lm: np.ndarray
+    ) -> tuple[float, float, float] | None:
         """(motion, residual, correction) between an earlier view and the current frame.
 
         The current frame is warped onto the earlier view by the landmarks' homography, the
@@ -617,8 +666,12 @@ class PlanarMotionCheck:
         cfg = self.cfg
         usable = [(m, r) for m, r, c in st.pairs if c <= cfg.max_correction]
         moved = [(m, r) for m, r in usable if m >= cfg.min_motion]
-        ev: dict[str, Any] = {"views": st.looks, "pairs": len(st.pairs), "moved_pairs": len(moved),
-                              "max_motion": round(st.max_motion, 3)}
+        ev: dict[str, Any] = {
+            "views": st.looks,
+            "pairs": len(st.pairs),
+            "moved_pairs": len(moved),
+            "max_motion": round(st.max_motion, 3),
+        }
         unaligned = len(st.pairs) - len(usable)
         if unaligned:
             ev["unaligned_pairs"] = unaligned
@@ -632,19 +685,32 @@ class PlanarMotionCheck:
             if ratio >= cfg.live_ratio and len(moved) >= cfg.min_live_pairs and trusted:
                 return LivenessVerdict(True, True, self.name, ratio, ev)
             if ratio < cfg.planar_ratio:
-                return LivenessVerdict(True, False, self.name, ratio, ev,
-                                       note="the face moved as a flat photo or screen")
-            note = ("evidence mixed: more frames needed" if trusted else
-                    f"landmarks unreliable ({unaligned} of {len(st.pairs)} pairs of views "
-                    "could not be aligned): more frames needed")
+                return LivenessVerdict(
+                    True,
+                    False,
+                    self.name,
+                    ratio,
+                    ev,
+                    note="the face moved as a flat photo or screen",
+                )
+            note = (
+                "evidence mixed: more frames needed"
+                if trusted
+                else f"landmarks unreliable ({unaligned} of {len(st.pairs)} pairs of views "
+                "could not be aligned): more frames needed"
+            )
         elif st.looks < 2:
             note = "not enough frames yet"
         else:
-            note = (f"too little motion to tell ({len(moved)} of {cfg.min_pairs} views moved "
-                    f"enough; largest viewpoint change {st.max_motion:.2f})")
+            note = (
+                f"too little motion to tell ({len(moved)} of {cfg.min_pairs} views moved "
+                f"enough; largest viewpoint change {st.max_motion:.2f})"
+            )
         if unaligned and len(moved) < cfg.min_pairs:
-            note += (f"; {ev['unaligned_pairs']} pairs of views could not be aligned "
-                     "(landmarks misplaced)")
+            note += (
+                f"; {ev['unaligned_pairs']} pairs of views could not be aligned "
+                "(landmarks misplaced)"
+            )
         return LivenessVerdict(False, None, self.name, ev.get("ratio"), ev, note=note)
 
     def verdict(self, track_id: int) -> LivenessVerdict:
@@ -673,11 +739,18 @@ class ChallengeCheck:
     """Ask for a blink or a head turn through the door's prompt hook and watch for it."""
 
     name = "challenge"
-    TEXT: ClassVar[dict[str, str]] = {"blink": "Please blink",
-                                      "turn": "Please turn your head to the side"}
+    TEXT: ClassVar[dict[str, str]] = {
+        "blink": "Please blink",
+        "turn": "Please turn your head to the side",
+    }
 
-    def __init__(self, cfg: ChallengeConfig, landmarks: Landmarks68,
-                 prompt: Prompt | None = None, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: ChallengeConfig,
+        landmarks: Landmarks68,
+        prompt: Prompt | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.landmarks = landmarks
         self.prompt = prompt
@@ -743,8 +816,13 @@ class ChallengeCheck:
         if st is None or st.asked_t is None:
             return LivenessVerdict(False, None, self.name, evidence=ev, note="not asked yet")
         if st.result is None:
-            return LivenessVerdict(False, None, self.name, evidence=ev,
-                                   note=f"waiting for the visitor to {self.cfg.kind}")
+            return LivenessVerdict(
+                False,
+                None,
+                self.name,
+                evidence=ev,
+                note=f"waiting for the visitor to {self.cfg.kind}",
+            )
         return LivenessVerdict(True, st.result, self.name, evidence=ev, note=st.done_note)
 
     def forget(self, track_id: int) -> None:
@@ -762,9 +840,14 @@ class PolicyLiveness:
     `required` (the door waits) unless the policy allows undecided faces.
     """
 
-    def __init__(self, cfg: LivenessConfig, checks: dict[str, _Check],
-                 challenge: ChallengeCheck | None = None, model_path: Path | None = None,
-                 note: str = "") -> None:
+    def __init__(
+        self,
+        cfg: LivenessConfig,
+        checks: dict[str, _Check],
+        challenge: ChallengeCheck | None = None,
+        model_path: Path | None = None,
+        note: str = "",
+    ) -> None:
         self.cfg = cfg
         self.checks = checks
         self.challenge = challenge
@@ -787,9 +870,11 @@ class PolicyLiveness:
             if "challenge" in self.checks:
                 due = ch.track_age(track_id) >= ch.cfg.after_s
             else:
-                due = (self.cfg.on_undecided == "challenge"
-                       and ch.track_age(track_id) >= ch.cfg.after_s
-                       and not self._combine(track_id)[0].checked)
+                due = (
+                    self.cfg.on_undecided == "challenge"
+                    and ch.track_age(track_id) >= ch.cfg.after_s
+                    and not self._combine(track_id)[0].checked
+                )
             if due:
                 ch.ask(track_id)
 
@@ -800,9 +885,14 @@ class PolicyLiveness:
         lives = [n for n, v in subs.items() if v.checked and v.live]
         score = subs["passive"].score if "passive" in subs else None
         if attacks:
-            return LivenessVerdict(True, False, "+".join(attacks), score, ev,
-                                   note="; ".join(subs[n].note or f"{n}: attack"
-                                                  for n in attacks)), ev
+            return LivenessVerdict(
+                True,
+                False,
+                "+".join(attacks),
+                score,
+                ev,
+                note="; ".join(subs[n].note or f"{n}: attack" for n in attacks),
+            ), ev
         done = (len(lives) == len(subs)) if self.cfg.need == "all" else bool(lives)
         if subs and done:
             return LivenessVerdict(True, True, "+".join(lives), score, ev, note=self.note), ev
@@ -817,8 +907,9 @@ class PolicyLiveness:
         note = "; ".join(waiting) or "no check configured"
         if self.note:
             note += f"; {self.note}"
-        return LivenessVerdict(False, None, self.name, score, ev, note=note,
-                               required=self.cfg.on_undecided != "allow"), ev
+        return LivenessVerdict(
+            False, None, self.name, score, ev, note=note, required=self.cfg.on_undecided != "allow"
+        ), ev
 
     def verdict(self, track_id: int) -> LivenessVerdict:
         return self._combine(track_id)[0]
@@ -832,9 +923,12 @@ class PolicyLiveness:
 
     def describe(self) -> dict[str, Any]:
         """What this entrance checks, for the start-up log and /health."""
-        d: dict[str, Any] = {"checks": list(self.checks), "need": self.cfg.need,
-                             "on_undecided": self.cfg.on_undecided,
-                             "passive_model": str(self.model_path) if self.model_path else None}
+        d: dict[str, Any] = {
+            "checks": list(self.checks),
+            "need": self.cfg.need,
+            "on_undecided": self.cfg.on_undecided,
+            "passive_model": str(self.model_path) if self.model_path else None,
+        }
         if "passive" in self.checks:
             d["passive_threshold"] = round(self.checks["passive"].threshold, 4)
         if self.challenge is not None:
@@ -844,8 +938,10 @@ class PolicyLiveness:
         return d
 
 
-NO_MODEL_NOTE = ("no passive PAD model configured (liveness.model / --pad-model): a replayed "
-                 "video or a bent or cut-out photo is not detected")
+NO_MODEL_NOTE = (
+    "no passive PAD model configured (liveness.model / --pad-model): a replayed "
+    "video or a bent or cut-out photo is not detected"
+)
 
 
 def passive_threshold(model: MiniFASNet, cfg: PassiveConfig) -> float:
@@ -855,27 +951,32 @@ def passive_threshold(model: MiniFASNet, cfg: PassiveConfig) -> float:
     if t is None:
         raise ConfigError(
             f"PAD model {model.path} has no measured threshold at BPCER {cfg.target_bpcer:g}: "
-            "set liveness.passive.threshold (measure it with `facegate eval pad`)")
+            "set liveness.passive.threshold (measure it with `facegate eval pad`)"
+        )
     return t
 
 
-def build_liveness(cfg: LivenessConfig, engine: FaceEngine | None = None,
-                   prompt: Prompt | None = None,
-                   clock: Callable[[], float] | None = None) -> NoLiveness | PolicyLiveness:
+def build_liveness(
+    cfg: LivenessConfig,
+    engine: FaceEngine | None = None,
+    prompt: Prompt | None = None,
+    clock: Callable[[], float] | None = None,
+) -> NoLiveness | PolicyLiveness:
     """The entrance's liveness stage from its config; NoLiveness when `checks: []`."""
     names = cfg.active_checks()
     if not names:
         return NoLiveness()
-    landmarks = Landmarks68(engine.cache_dir if engine else None) if {
-        "motion", "challenge"} & set(names) or (
-        cfg.on_undecided == "challenge") else None
+    landmarks = (
+        Landmarks68(engine.cache_dir if engine else None)
+        if {"motion", "challenge"} & set(names) or (cfg.on_undecided == "challenge")
+        else None
+    )
     checks: dict[str, _Check] = {}
     if "passive" in names:
         from facegate.models.pad import MiniFASNet
 
         model = MiniFASNet(cfg.model, threads=1).prepare()
-        checks["passive"] = PassiveCheck(model, cfg.passive, passive_threshold(model,
-                                                                               cfg.passive))
+        checks["passive"] = PassiveCheck(model, cfg.passive, passive_threshold(model, cfg.passive))
     if "motion" in names:
         checks["motion"] = PlanarMotionCheck(cfg.motion, landmarks)
     challenge = None
@@ -886,8 +987,7 @@ def build_liveness(cfg: LivenessConfig, engine: FaceEngine | None = None,
     if landmarks is not None:
         landmarks.prepare()
     note = "" if "passive" in checks else NO_MODEL_NOTE
-    return PolicyLiveness(cfg, checks, challenge, cfg.model if "passive" in checks else None,
-                          note)
+    return PolicyLiveness(cfg, checks, challenge, cfg.model if "passive" in checks else None, note)
 
 
 def door_prompt(door: object, entrance: str) -> Prompt:
@@ -909,11 +1009,14 @@ def startup_summary(liveness: Liveness) -> str:
     d = describe() if callable(describe) else {"checks": [liveness.name]}
     if not d.get("checks"):
         return f"liveness: OFF - {NoLiveness.NOTE}"
-    parts = [f"liveness checks: {', '.join(d['checks'])} (need {d.get('need', 'all')}, "
-             f"undecided -> {d.get('on_undecided', '?')})"]
+    parts = [
+        f"liveness checks: {', '.join(d['checks'])} (need {d.get('need', 'all')}, "
+        f"undecided -> {d.get('on_undecided', '?')})"
+    ]
     if d.get("passive_model"):
-        parts.append(f"passive model {d['passive_model']} at threshold "
-                     f"{d.get('passive_threshold')}")
+        parts.append(
+            f"passive model {d['passive_model']} at threshold {d.get('passive_threshold')}"
+        )
     if d.get("note"):
         parts.append(d["note"])
     return "; ".join(parts)
@@ -929,9 +1032,14 @@ def liveness_checks(liveness: Liveness) -> list[str]:
 
 
 def _face_line(face: Face, v: LivenessVerdict) -> dict[str, Any]:
-    return {"bbox": [round(float(x), 1) for x in face.bbox], "live": v.live,
-            "checked": v.checked, "score": None if v.score is None else round(v.score, 4),
-            "checks": v.evidence, **({"note": v.note} if v.note else {})}
+    return {
+        "bbox": [round(float(x), 1) for x in face.bbox],
+        "live": v.live,
+        "checked": v.checked,
+        "score": None if v.score is None else round(v.score, 4),
+        "checks": v.evidence,
+        **({"note": v.note} if v.note else {}),
+    }
 
 
 def still_image_config(cfg: LivenessConfig) -> LivenessConfig:
@@ -941,8 +1049,9 @@ def still_image_config(cfg: LivenessConfig) -> LivenessConfig:
     return cfg.model_copy(update={"checks": checks, "on_undecided": "allow", "passive": passive})
 
 
-def check_image(engine: FaceEngine, liveness: NoLiveness | PolicyLiveness,
-                image: np.ndarray) -> list[dict[str, Any]]:
+def check_image(
+    engine: FaceEngine, liveness: NoLiveness | PolicyLiveness, image: np.ndarray
+) -> list[dict[str, Any]]:
     """Every face of one still image with its verdict (each face its own one-frame track)."""
     faces = engine.detect(image)
     out = []
@@ -952,14 +1061,17 @@ def check_image(engine: FaceEngine, liveness: NoLiveness | PolicyLiveness,
         liveness.forget(i)
         line = _face_line(face, v)
         if isinstance(liveness, NoLiveness):
-            line["note"] = ("still image: no passive PAD model configured (--pad-model), and "
-                            "the motion check needs a video")
+            line["note"] = (
+                "still image: no passive PAD model configured (--pad-model), and "
+                "the motion check needs a video"
+            )
         out.append(line)
     return out
 
 
-def check_video(engine: FaceEngine, liveness: NoLiveness | PolicyLiveness, path: str | Path,
-                min_frames: int = 3) -> Iterator[dict[str, Any]]:
+def check_video(
+    engine: FaceEngine, liveness: NoLiveness | PolicyLiveness, path: str | Path, min_frames: int = 3
+) -> Iterator[dict[str, Any]]:
     """One verdict per face track of a video file, as each track ends."""
     from facegate.runtime.sources import open_source
     from facegate.runtime.tracker import Tracker

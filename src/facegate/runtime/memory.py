@@ -31,7 +31,8 @@ def pin_mmap_threshold(threshold: int = 1 << 20, arenas: int = 2) -> bool:
     if libc is None:
         return False
     return bool(libc.mallopt(M_MMAP_THRESHOLD, threshold)) and bool(
-        libc.mallopt(M_ARENA_MAX, arenas))
+        libc.mallopt(M_ARENA_MAX, arenas)
+    )
 
 
 def release_free_memory() -> None:

@@ -56,8 +56,13 @@ class RunStats:
 
     def to_dict(self) -> dict:
         per = {k: round(1000 * v / max(1, self.frames), 2) for k, v in self.stage_s.items()}
-        return {"frames": self.frames, "seconds": round(self.wall_s, 3),
-                "fps": round(self.fps, 2), "events": self.events, "ms_per_frame": per}
+        return {
+            "frames": self.frames,
+            "seconds": round(self.wall_s, 3),
+            "fps": round(self.fps, 2),
+            "events": self.events,
+            "ms_per_frame": per,
+        }
 
 
 class Runtime:
@@ -87,9 +92,14 @@ class Runtime:
         self.sinks = sinks or []
         self._lock = threading.Lock()
         self.fast = engine.embedder()
-        self.decider = Decider(decision or DecisionConfig(), entrance, engine,
-                               self.load_galleries(), self.liveness,
-                               access or AccessPolicy(AccessConfig()))
+        self.decider = Decider(
+            decision or DecisionConfig(),
+            entrance,
+            engine,
+            self.load_galleries(),
+            self.liveness,
+            access or AccessPolicy(AccessConfig()),
+        )
         self.evidence: dict[int, TrackEvidence] = {}
         self.stats = RunStats()
         self._periodic: list[list] = []  # [interval_s, due (monotonic), fn]
@@ -177,8 +187,9 @@ class Runtime:
             if getattr(self.fast, "input_size", None) == 112:  # ArcFace layout: reuse the crop
                 embs = self.fast.embed_crops(crops, flip=self.engine.config.flip)
             else:
-                embs = self.fast.embed(frame.image, [s.face for _, s in batch],
-                                       flip=self.engine.config.flip)
+                embs = self.fast.embed(
+                    frame.image, [s.face for _, s in batch], flip=self.engine.config.flip
+                )
             for (ev, shot), emb in zip(batch, embs, strict=True):
                 self.decider.add_shot(ev, shot, emb)
         t5 = time.perf_counter()
@@ -197,8 +208,9 @@ class Runtime:
         t7 = time.perf_counter()
         if virtual:
             self.clock.advance(t7 - t1)
-        for k, dt in zip(STAGES[1:], (t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6),
-                         strict=True):
+        for k, dt in zip(
+            STAGES[1:], (t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6), strict=True
+        ):
             st[k] += dt
         self.stats.frames += 1
         self.stats.wall_s += t7 - t0
@@ -217,9 +229,11 @@ class Runtime:
         Runtime allocates its buffers on the first run. Then hand the loaders' freed heap back
         to the system: this process lives for months on a small board."""
         image = np.full((160, 160, 3), 128, np.uint8)
-        face = Face(np.array([40, 30, 80, 100], np.float32),
-                    np.array([[62, 70], [98, 70], [80, 90], [66, 110], [94, 110]], np.float32),
-                    1.0)
+        face = Face(
+            np.array([40, 30, 80, 100], np.float32),
+            np.array([[62, 70], [98, 70], [80, 90], [66, 110], [94, 110]], np.float32),
+            1.0,
+        )
         self.engine.detect(image)
         for model in {self.engine.config.model, self.decider.confirm_model} - {None}:
             self.engine.embed(image, face, model)

@@ -37,11 +37,16 @@ class ShotQuality:
     def score(self) -> float:
         """Ranks shots of one track: size and sharpness saturate, pose multiplies."""
         return (min(self.size, 160.0) / 160.0 + min(self.sharpness, 300.0) / 300.0) * (
-            0.5 + 0.5 * self.frontal)
+            0.5 + 0.5 * self.frontal
+        )
 
     def to_dict(self) -> dict:
-        return {"size": round(self.size, 1), "sharpness": round(self.sharpness, 1),
-                "frontal": round(self.frontal, 2), "brightness": round(self.brightness, 1)}
+        return {
+            "size": round(self.size, 1),
+            "sharpness": round(self.sharpness, 1),
+            "frontal": round(self.frontal, 2),
+            "brightness": round(self.brightness, 1),
+        }
 
 
 def assess(face: Face, aligned: np.ndarray, cfg: QualityConfig) -> ShotQuality:

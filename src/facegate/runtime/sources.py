@@ -393,8 +393,14 @@ class _ArrayListReader:
 class FrameListSource(_PacedSource):
     """Frames already in memory (rendered benchmark visits, tests), with the same pacing."""
 
-    def __init__(self, frames: Sequence[np.ndarray], fps: float, pace: Pace = "simulated",
-                 clock: Clock | None = None, name: str = "frames") -> None:
+    def __init__(
+        self,
+        frames: Sequence[np.ndarray],
+        fps: float,
+        pace: Pace = "simulated",
+        clock: Clock | None = None,
+        name: str = "frames",
+    ) -> None:
         self.name = name
         if not frames:
             raise SourceError(f"{name}: no frames")
@@ -437,7 +443,8 @@ def default_capture_factory(uri: str | int, timeout_s: float = 5.0) -> Capture:
     if isinstance(uri, str) and uri.startswith(URL_SCHEMES):
         ms = int(timeout_s * 1000)
         cap = cv2.VideoCapture(
-            uri, cv2.CAP_FFMPEG,
+            uri,
+            cv2.CAP_FFMPEG,
             [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, ms, cv2.CAP_PROP_READ_TIMEOUT_MSEC, ms],
         )
     else:
@@ -570,7 +577,9 @@ class CameraSource:
                 self._progress_t = time.monotonic()
             self.attempt_times.append(self._progress_t)
             worker = threading.Thread(
-                target=self._grab, args=(attempt,), name=f"facegate-grab[{self.name}]",
+                target=self._grab,
+                args=(attempt,),
+                name=f"facegate-grab[{self.name}]",
                 daemon=True,
             )
             worker.start()
@@ -685,8 +694,11 @@ def open_source(
         raise SourceError("no source given (a camera index, device, URL, video file or folder)")
     if is_camera_spec(text):
         return CameraSource(
-            text, stall_timeout_s=stall_timeout_s, reconnect_max_s=reconnect_max_s,
-            on_status=on_status, capture_factory=capture_factory,
+            text,
+            stall_timeout_s=stall_timeout_s,
+            reconnect_max_s=reconnect_max_s,
+            on_status=on_status,
+            capture_factory=capture_factory,
         )
     path = Path(text).expanduser()
     if path.is_dir():
@@ -702,6 +714,11 @@ def source_from_config(
     on_status: StatusCallback | Iterable[StatusCallback] | None = None,
 ) -> Source:
     return open_source(
-        config.uri, config.pace, clock, fps=config.fps, stall_timeout_s=config.stall_timeout_s,
-        reconnect_max_s=config.reconnect_max_s, on_status=on_status,
+        config.uri,
+        config.pace,
+        clock,
+        fps=config.fps,
+        stall_timeout_s=config.stall_timeout_s,
+        reconnect_max_s=config.reconnect_max_s,
+        on_status=on_status,
     )

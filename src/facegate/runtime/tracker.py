@@ -39,8 +39,9 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class Tracker:
-    def __init__(self, min_iou: float = 0.2, max_centre_shift: float = 0.6,
-                 max_age_s: float = 1.0) -> None:
+    def __init__(
+        self, min_iou: float = 0.2, max_centre_shift: float = 0.6, max_age_s: float = 1.0
+    ) -> None:
         self.min_iou = min_iou
         self.max_centre_shift = max_centre_shift  # in units of the track's box size
         self.max_age_s = max_age_s
@@ -65,8 +66,11 @@ class Tracker:
         """Match this frame's faces; returns (matched or new tracks with their face, ended)."""
         preds = {tid: tr.predict(t) for tid, tr in self.tracks.items()}
         pairs = sorted(
-            ((self._affinity(tr, preds[tid], f), tid, i)
-             for tid, tr in self.tracks.items() for i, f in enumerate(faces)),
+            (
+                (self._affinity(tr, preds[tid], f), tid, i)
+                for tid, tr in self.tracks.items()
+                for i, f in enumerate(faces)
+            ),
             reverse=True,
         )
         used_t: set[int] = set()
@@ -90,8 +94,11 @@ class Tracker:
                 self._next_id += 1
                 self.tracks[tr.id] = tr
                 out.append((tr, f))
-        ended = [tr for tid, tr in self.tracks.items()
-                 if tid not in used_t and t - tr.last_t > self.max_age_s]
+        ended = [
+            tr
+            for tid, tr in self.tracks.items()
+            if tid not in used_t and t - tr.last_t > self.max_age_s
+        ]
         for tr in ended:
             del self.tracks[tr.id]
         return out, ended

@@ -50,17 +50,24 @@ def _first_run(state: ServerState) -> None:
     with transaction(state.sessions) as s:
         generated = ensure_admin(s, sc.admin_user, sc.admin_password)
         if s.scalar(select(Entrance.id).limit(1)) is None:
-            s.add(Entrance(
-                name=sc.default_entrance, enabled=True,
-                source=rc.source.model_dump(mode="json") if rc.source else None,
-                door=rc.door.model_dump(mode="json"),
-                decision=rc.decision.model_dump(mode="json"),
-                quality=rc.quality.model_dump(mode="json"),
-                liveness=rc.liveness.model_dump(mode="json")))
+            s.add(
+                Entrance(
+                    name=sc.default_entrance,
+                    enabled=True,
+                    source=rc.source.model_dump(mode="json") if rc.source else None,
+                    door=rc.door.model_dump(mode="json"),
+                    decision=rc.decision.model_dump(mode="json"),
+                    quality=rc.quality.model_dump(mode="json"),
+                    liveness=rc.liveness.model_dump(mode="json"),
+                )
+            )
     if generated:
-        print(f"FaceGate: first admin {sc.admin_user!r} created with password {generated!r}"
-              " - shown only this once; set FACEGATE_ADMIN_PASSWORD to choose it",
-              file=sys.stderr, flush=True)
+        print(
+            f"FaceGate: first admin {sc.admin_user!r} created with password {generated!r}"
+            " - shown only this once; set FACEGATE_ADMIN_PASSWORD to choose it",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -> ServerState:
@@ -70,11 +77,19 @@ def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -
     sessions = session_factory(db)
     journal = _journal(config)
     metrics = Metrics()
-    manager = EntranceManager(sessions, config.engine, config.runtime, journal, metrics,
-                              run=sc.run_entrances)
-    state = ServerState(config=config, db=db, sessions=sessions, gallery=SqlGallery(sessions),
-                        journal=journal, entrances=manager, metrics=metrics,
-                        _engine=face_engine)
+    manager = EntranceManager(
+        sessions, config.engine, config.runtime, journal, metrics, run=sc.run_entrances
+    )
+    state = ServerState(
+        config=config,
+        db=db,
+        sessions=sessions,
+        gallery=SqlGallery(sessions),
+        journal=journal,
+        entrances=manager,
+        metrics=metrics,
+        _engine=face_engine,
+    )
     _first_run(state)
     return state
 
@@ -98,7 +113,10 @@ def create_app(
             state.db.dispose()
 
     app = FastAPI(
-        title="FaceGate", version="1.0", lifespan=lifespan, docs_url=None,
+        title="FaceGate",
+        version="1.0",
+        lifespan=lifespan,
+        docs_url=None,
         description="Residents, photos, entrances, access rules and door events of a "
         "FaceGate installation. Sign in with `POST /api/v1/auth/token` (bearer token) or send "
         "an `X-API-Key`.",
@@ -107,8 +125,15 @@ def create_app(
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")
-    for r in (auth_api.router, users.router, residents.router, recognition.router,
-              entrances.router, rules.router, events.router):
+    for r in (
+        auth_api.router,
+        users.router,
+        residents.router,
+        recognition.router,
+        entrances.router,
+        rules.router,
+        events.router,
+    ):
         api.include_router(r)
     app.include_router(api)
 
@@ -123,16 +148,21 @@ def create_app(
         except Exception as exc:  # the answer is "degraded", never an error page
             db = f"unavailable: {exc.__class__.__name__}"
         with state.sessions() as s:
-            ids = dict(s.execute(select(Entrance.id, Entrance.name)).all()) \
-                if db == "ok" else {}
+            ids = dict(s.execute(select(Entrance.id, Entrance.name)).all()) if db == "ok" else {}
         statuses = {name: state.entrances.status(i) for i, name in ids.items()}
-        return HealthOut(status="ok" if db == "ok" else "degraded", database=db,
-                         entrances={n: st.state for n, st in statuses.items()},
-                         liveness={n: st.liveness for n, st in statuses.items()
-                                   if st.liveness is not None})
+        return HealthOut(
+            status="ok" if db == "ok" else "degraded",
+            database=db,
+            entrances={n: st.state for n, st in statuses.items()},
+            liveness={n: st.liveness for n, st in statuses.items() if st.liveness is not None},
+        )
 
-    @app.get("/metrics", response_class=Response, tags=["system"],
-             responses={200: {"content": {"text/plain": {}}}})
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        tags=["system"],
+        responses={200: {"content": {"text/plain": {}}}},
+    )
     def metrics(who: Viewer) -> Response:
         """Prometheus text format: frames/s, time-to-open histogram, events by decision."""
         return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
@@ -147,17 +177,25 @@ def create_app(
     def docs() -> Response:
         """Swagger UI from the installed package: /docs works with no internet access."""
         return get_swagger_ui_html(
-            openapi_url="/openapi.json", title="FaceGate API",
+            openapi_url="/openapi.json",
+            title="FaceGate API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png")
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
 
     assert get_state  # the dependency that finds `state` again per request
     return app
 
 
-def serve(config: FaceGateConfig, *, host: str | None = None, port: int | None = None,
-          data_dir: str | None = None, database_url: str | None = None) -> int:
+def serve(
+    config: FaceGateConfig,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    data_dir: str | None = None,
+    database_url: str | None = None,
+) -> int:
     """Run the server with uvicorn until Ctrl-C. Flags beat $FACEGATE_* beat the config."""
     import os
 
@@ -173,10 +211,14 @@ def serve(config: FaceGateConfig, *, host: str | None = None, port: int | None =
             port = int(env_port)
         except ValueError:
             raise ConfigError(f"FACEGATE_PORT must be a port number, got {env_port!r}") from None
-    for key, value in (("host", host), ("port", port), ("data_dir", data_dir),
-                       ("database_url", database_url),
-                       ("admin_user", os.environ.get("FACEGATE_ADMIN_USER")),
-                       ("admin_password", os.environ.get("FACEGATE_ADMIN_PASSWORD"))):
+    for key, value in (
+        ("host", host),
+        ("port", port),
+        ("data_dir", data_dir),
+        ("database_url", database_url),
+        ("admin_user", os.environ.get("FACEGATE_ADMIN_USER")),
+        ("admin_password", os.environ.get("FACEGATE_ADMIN_PASSWORD")),
+    ):
         if value is not None and value != "":
             updates[key] = value
     try:
@@ -185,7 +227,10 @@ def serve(config: FaceGateConfig, *, host: str | None = None, port: int | None =
         raise ConfigError(f"server settings: {exc}") from None
     config = config.model_copy(update={"server": sc})
     app = create_app(config)
-    print(f"FaceGate is serving http://{sc.host}:{sc.port} (data in {sc.data_dir})",
-          file=sys.stderr, flush=True)
+    print(
+        f"FaceGate is serving http://{sc.host}:{sc.port} (data in {sc.data_dir})",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(app, host=sc.host, port=sc.port, log_level="warning")
     return 0

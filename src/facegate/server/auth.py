@@ -72,8 +72,11 @@ def issue_token(session: Session, user: User, ttl_h: float) -> str:
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.execute(delete(AuthToken).where(AuthToken.expires_at < now))
-    session.add(AuthToken(token_hash=digest(token), user_id=user.id,
-                          expires_at=now + timedelta(hours=ttl_h)))
+    session.add(
+        AuthToken(
+            token_hash=digest(token), user_id=user.id, expires_at=now + timedelta(hours=ttl_h)
+        )
+    )
     return token
 
 
@@ -83,7 +86,8 @@ def revoke_token(session: Session, token: str) -> None:
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     row = session.execute(
-        select(User, AuthToken.expires_at).join(AuthToken, AuthToken.user_id == User.id)
+        select(User, AuthToken.expires_at)
+        .join(AuthToken, AuthToken.user_id == User.id)
         .where(AuthToken.token_hash == digest(token))
     ).first()
     if row is None:
@@ -111,6 +115,12 @@ def ensure_admin(session: Session, username: str, password: str | None) -> str |
     generated = None
     if not password:
         password = generated = secrets.token_urlsafe(12)
-    session.add(User(username=username, password_hash=hash_password(password),
-                     role=Role.ADMIN.value, active=True))
+    session.add(
+        User(
+            username=username,
+            password_hash=hash_password(password),
+            role=Role.ADMIN.value,
+            active=True,
+        )
+    )
     return generated

@@ -51,11 +51,17 @@ def get_principal(
     if found is None and token:
         found = principal_for_token(session, token)
         if found is None:
-            raise HTTPException(401, "token expired or invalid; sign in again",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "token expired or invalid; sign in again",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
     if found is None:
-        raise HTTPException(401, "not signed in: send a bearer token or X-API-Key",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "not signed in: send a bearer token or X-API-Key",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     session.rollback()  # end the read transaction: SQLite writers must not wait for it
     return found
 
@@ -74,9 +80,16 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 
-def audit(session: Session, who: Principal | str, action: str, target: str = "",
-          **detail: object) -> None:
+def audit(
+    session: Session, who: Principal | str, action: str, target: str = "", **detail: object
+) -> None:
     """Log a change in the same transaction as the change itself: both land or neither."""
     actor = who if isinstance(who, str) else who.name
-    session.add(AuditEntry(actor=actor, action=action, target=target[:255],
-                           detail={k: v for k, v in detail.items() if v is not None}))
+    session.add(
+        AuditEntry(
+            actor=actor,
+            action=action,
+            target=target[:255],
+            detail={k: v for k, v in detail.items() if v is not None},
+        )
+    )

@@ -68,14 +68,18 @@ class EntranceSettings:
     @classmethod
     def from_row(cls, row: Entrance, base: RuntimeConfig) -> EntranceSettings:
         source = SourceConfig.model_validate(row.source) if row.source else None
-        rc = RuntimeConfig.model_validate({
-            **base.model_dump(exclude={"source", "door", "decision", "quality", "liveness",
-                                       "entrance"}),
-            "entrance": row.name, "door": row.door,
-            "decision": DecisionConfig.model_validate(row.decision),
-            "quality": QualityConfig.model_validate(row.quality),
-            "liveness": LivenessConfig.model_validate(row.liveness or {}),
-        })
+        rc = RuntimeConfig.model_validate(
+            {
+                **base.model_dump(
+                    exclude={"source", "door", "decision", "quality", "liveness", "entrance"}
+                ),
+                "entrance": row.name,
+                "door": row.door,
+                "decision": DecisionConfig.model_validate(row.decision),
+                "quality": QualityConfig.model_validate(row.quality),
+                "liveness": LivenessConfig.model_validate(row.liveness or {}),
+            }
+        )
         return cls(row.id, row.name, row.enabled, source, rc)
 
 
@@ -97,8 +101,12 @@ def configured_liveness(cfg: LivenessConfig) -> dict[str, Any]:
     checks = cfg.active_checks()
     if not checks:
         return NoLiveness().describe()
-    d: dict[str, Any] = {"checks": checks, "need": cfg.need, "on_undecided": cfg.on_undecided,
-                         "passive_model": str(cfg.model) if "passive" in checks else None}
+    d: dict[str, Any] = {
+        "checks": checks,
+        "need": cfg.need,
+        "on_undecided": cfg.on_undecided,
+        "passive_model": str(cfg.model) if "passive" in checks else None,
+    }
     if "challenge" in checks or cfg.on_undecided == "challenge":
         d["challenge"] = cfg.challenge.kind
     if "passive" not in checks:
@@ -118,10 +126,17 @@ def liveness_status(d: dict[str, Any], described_by: str) -> LivenessStatus:
         note = d.get("note") or NoLiveness.NOTE
     summary = startup_summary(_Described({**d, "passive_model": name}))
     return LivenessStatus(
-        described_by=described_by, checks=checks, passive=passive, passive_model=name,
-        passive_threshold=d.get("passive_threshold"), need=d.get("need"),
-        on_undecided=d.get("on_undecided"), challenge=d.get("challenge"),
-        note=note, summary=summary)
+        described_by=described_by,
+        checks=checks,
+        passive=passive,
+        passive_model=name,
+        passive_threshold=d.get("passive_threshold"),
+        need=d.get("need"),
+        on_undecided=d.get("on_undecided"),
+        challenge=d.get("challenge"),
+        note=note,
+        summary=summary,
+    )
 
 
 class DbAccessPolicy(AccessPolicy):
@@ -150,20 +165,36 @@ class DbAccessPolicy(AccessPolicy):
                 return False
             residents = {r.id: r for r in s.scalars(select(Resident))}
             entrances = dict(s.execute(select(Entrance.id, Entrance.name)).all())
-            rows = list(s.scalars(select(AccessRuleRow).where(AccessRuleRow.active)
-                                  .order_by(AccessRuleRow.id)))
+            rows = list(
+                s.scalars(
+                    select(AccessRuleRow).where(AccessRuleRow.active).order_by(AccessRuleRow.id)
+                )
+            )
             s.expunge_all()
         rules, ids, uses = [], [], {}
         for row in rows:
-            people = (["*"] if row.resident_ids is None
-                      else [residents[i].name for i in row.resident_ids if i in residents])
-            where = (["*"] if row.entrance_ids is None
-                     else [entrances[i] for i in row.entrance_ids if i in entrances])
+            people = (
+                ["*"]
+                if row.resident_ids is None
+                else [residents[i].name for i in row.resident_ids if i in residents]
+            )
+            where = (
+                ["*"]
+                if row.entrance_ids is None
+                else [entrances[i] for i in row.entrance_ids if i in entrances]
+            )
             if not people or not where:
                 continue  # everyone it named was deleted: it grants nothing
-            rules.append(AccessRule(people=people, entrances=where, windows=row.windows,
-                                    valid_from=row.valid_from, valid_until=row.valid_until,
-                                    max_uses=row.max_uses))
+            rules.append(
+                AccessRule(
+                    people=people,
+                    entrances=where,
+                    windows=row.windows,
+                    valid_from=row.valid_from,
+                    valid_until=row.valid_until,
+                    max_uses=row.max_uses,
+                )
+            )
             uses[len(ids)] = row.uses
             ids.append(row.id)
         inner = AccessPolicy(AccessConfig(rules=rules), uses)
@@ -181,11 +212,17 @@ class DbAccessPolicy(AccessPolicy):
             if not res.active:
                 return AccessVerdict(False, f"{person} is not an active resident", None)
             if res.valid_from is not None and when < res.valid_from:
-                return AccessVerdict(False, f"{person} is a resident only from "
-                                     f"{res.valid_from:%Y-%m-%d %H:%M} UTC", None)
+                return AccessVerdict(
+                    False,
+                    f"{person} is a resident only from {res.valid_from:%Y-%m-%d %H:%M} UTC",
+                    None,
+                )
             if res.valid_until is not None and when >= res.valid_until:
-                return AccessVerdict(False, f"{person} was a resident until "
-                                     f"{res.valid_until:%Y-%m-%d %H:%M} UTC", None)
+                return AccessVerdict(
+                    False,
+                    f"{person} was a resident until {res.valid_until:%Y-%m-%d %H:%M} UTC",
+                    None,
+                )
         return inner.check(person, entrance, when)
 
     def record_use(self, rule_index: int) -> int:
@@ -194,8 +231,11 @@ class DbAccessPolicy(AccessPolicy):
         n = inner.record_use(rule_index)
         try:
             with transaction(self._factory) as s:
-                s.execute(update(AccessRuleRow).where(AccessRuleRow.id == ids[rule_index])
-                          .values(uses=AccessRuleRow.uses + 1))
+                s.execute(
+                    update(AccessRuleRow)
+                    .where(AccessRuleRow.id == ids[rule_index])
+                    .values(uses=AccessRuleRow.uses + 1)
+                )
         except Exception:  # the door already opened; the count is kept in memory meanwhile
             log.exception("could not persist the use of access rule %d", ids[rule_index])
         return n
@@ -267,29 +307,40 @@ class EntranceManager:
             except ValidationError as exc:  # e.g. written by an older FaceGate: show it
                 log.error("entrance %d: stored settings are invalid: %s", entrance_id, exc)
                 with self._lock:
-                    self._workers[entrance_id] = _Worker(None, None, EntranceStatus(
-                        state="error", detail="stored settings are invalid, save them again: "
-                        + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                    for e in exc.errors())))
+                    self._workers[entrance_id] = _Worker(
+                        None,
+                        None,
+                        EntranceStatus(
+                            state="error",
+                            detail="stored settings are invalid, save them again: "
+                            + "; ".join(
+                                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                            ),
+                        ),
+                    )
                 return
         if settings is None or self._closed:
             return
         rc = settings.runtime
-        actuator = DoorActuator(build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s,
-                                on_error=self._record)
+        actuator = DoorActuator(
+            build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s, on_error=self._record
+        )
         worker = _Worker(settings, actuator)
         if not settings.enabled:
             worker.status = EntranceStatus(state="disabled")
         elif settings.source is None:
-            worker.status = EntranceStatus(state="no_source",
-                                           detail="set a camera or video file to watch")
+            worker.status = EntranceStatus(
+                state="no_source", detail="set a camera or video file to watch"
+            )
         elif not self._run:
-            worker.status = EntranceStatus(state="stopped", detail="runtimes are off "
-                                           "(server.run_entrances: false)")
+            worker.status = EntranceStatus(
+                state="stopped", detail="runtimes are off (server.run_entrances: false)"
+            )
         else:
             worker.status = EntranceStatus(state="starting")
-            worker.thread = threading.Thread(target=self._loop, args=(worker,),
-                                             name=f"entrance-{settings.name}", daemon=True)
+            worker.thread = threading.Thread(
+                target=self._loop, args=(worker,), name=f"entrance-{settings.name}", daemon=True
+            )
         with self._lock:
             self._workers[entrance_id] = worker
         if worker.thread is not None:
@@ -350,8 +401,12 @@ class EntranceManager:
             worker = self._workers.get(entrance_id)
         if worker is None or worker.settings is None or worker.actuator is None:
             raise FaceGateError(f"entrance {entrance_id} is not running")
-        event = DoorEvent(Decision.OPEN, worker.settings.name, f"manual open by {actor}: "
-                          f"{reason}", liveness={"checked": False, "manual": True})
+        event = DoorEvent(
+            Decision.OPEN,
+            worker.settings.name,
+            f"manual open by {actor}: {reason}",
+            liveness={"checked": False, "manual": True},
+        )
         queued = worker.actuator.request_open(event)
         return queued, self._record(event) if queued else None
 
@@ -389,39 +444,52 @@ class EntranceManager:
             liveness = entrance_liveness(rc, engine, actuator.door)
             worker.liveness = liveness.describe()
             runtime = Runtime(
-                entrance=rc.entrance, engine=engine, store=store, source=source, clock=clock,
-                decision=rc.decision, quality=rc.quality, access=access,
-                sinks=[door, self._record], liveness=liveness,
+                entrance=rc.entrance,
+                engine=engine,
+                store=store,
+                source=source,
+                clock=clock,
+                decision=rc.decision,
+                quality=rc.quality,
+                access=access,
+                sinks=[door, self._record],
+                liveness=liveness,
             )
             runtime.tracker.max_age_s = rc.track_max_age_s
             runtime_ref.append(runtime)
             worker.status = EntranceStatus(state="running", detail=source.name)
-            self._run_loop(worker, runtime, [
-                (rc.gallery_reload_s, runtime.reload_gallery),
-                (rc.gallery_reload_s, access.refresh),
-                (rc.retention_every_s, self.journal.enforce_retention),
-            ])
+            self._run_loop(
+                worker,
+                runtime,
+                [
+                    (rc.gallery_reload_s, runtime.reload_gallery),
+                    (rc.gallery_reload_s, access.refresh),
+                    (rc.retention_every_s, self.journal.enforce_retention),
+                ],
+            )
         except FaceGateError as exc:
             log.error("entrance %s: %s", st.name, exc)
-            worker.status = worker.status.model_copy(update={"state": "error",
-                                                             "detail": str(exc)})
+            worker.status = worker.status.model_copy(update={"state": "error", "detail": str(exc)})
         except Exception as exc:  # a bug must show in the status, not kill the server
             log.exception("entrance %s failed", st.name)
-            worker.status = worker.status.model_copy(update={
-                "state": "error", "detail": f"internal error: {exc!r}"})
+            worker.status = worker.status.model_copy(
+                update={"state": "error", "detail": f"internal error: {exc!r}"}
+            )
         finally:
             if source is not None:
                 source.close()
 
-    def _run_loop(self, worker: _Worker, runtime: Runtime,
-                  periodic: list[tuple[float, Callable[[], object]]]) -> None:
+    def _run_loop(
+        self, worker: _Worker, runtime: Runtime, periodic: list[tuple[float, Callable[[], object]]]
+    ) -> None:
         due = [time.monotonic() + every for every, _ in periodic]
         window_start, window_frames = time.monotonic(), 0
         name = worker.name
         while not worker.stop.is_set():
             if not runtime.step():
-                worker.status = self._snapshot(worker, runtime, "ended",
-                                               "the source ended (a file played to its end)")
+                worker.status = self._snapshot(
+                    worker, runtime, "ended", "the source ended (a file played to its end)"
+                )
                 return
             window_frames += 1
             self.metrics.frames.labels(name).inc()
@@ -437,13 +505,19 @@ class EntranceManager:
                 fps = window_frames / (now - window_start)
                 self.metrics.fps.labels(name).set(fps)
                 window_start, window_frames = now, 0
-                worker.status = self._snapshot(worker, runtime, "running",
-                                               worker.status.detail, fps)
+                worker.status = self._snapshot(
+                    worker, runtime, "running", worker.status.detail, fps
+                )
         worker.status = self._snapshot(worker, runtime, "stopped", "stopped")
 
     @staticmethod
-    def _snapshot(worker: _Worker, runtime: Runtime, state: str, detail: str,
-                  fps: float | None = None) -> EntranceStatus:
-        return EntranceStatus(state=state, detail=detail, frames=runtime.stats.frames,
-                              fps=round(fps if fps is not None else runtime.stats.fps, 2),
-                              events=dict(runtime.stats.events))
+    def _snapshot(
+        worker: _Worker, runtime: Runtime, state: str, detail: str, fps: float | None = None
+    ) -> EntranceStatus:
+        return EntranceStatus(
+            state=state,
+            detail=detail,
+            frames=runtime.stats.frames,
+            fps=round(fps if fps is not None else runtime.stats.fps, 2),
+            events=dict(runtime.stats.events),
+        )

@@ -22,20 +22,32 @@ from facegate.server.db.models import Photo, Resident, Template, utcnow
 GALLERY = "gallery"
 
 
-def template_rows(resident_id: int, photo_id: int | None,
-                  templates: Sequence[NewTemplate]) -> list[Template]:
+def template_rows(
+    resident_id: int, photo_id: int | None, templates: Sequence[NewTemplate]
+) -> list[Template]:
     return [
-        Template(resident_id=resident_id, photo_id=photo_id, model=t.model,
-                 model_version=t.version, dim=int(t.embedding.size),
-                 embedding=np.asarray(t.embedding, "<f4").tobytes(), quality=t.quality,
-                 source=t.source, created_at=utcnow())
+        Template(
+            resident_id=resident_id,
+            photo_id=photo_id,
+            model=t.model,
+            model_version=t.version,
+            dim=int(t.embedding.size),
+            embedding=np.asarray(t.embedding, "<f4").tobytes(),
+            quality=t.quality,
+            source=t.source,
+            created_at=utcnow(),
+        )
         for t in templates
     ]
 
 
 def photo_count(session: Session, resident_id: int) -> int:
-    return int(session.scalar(
-        select(func.count()).select_from(Photo).where(Photo.resident_id == resident_id)) or 0)
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Photo).where(Photo.resident_id == resident_id)
+        )
+        or 0
+    )
 
 
 class SqlGallery:
@@ -59,8 +71,13 @@ class SqlGallery:
         return self.add_photo(rid, templates)[0]
 
     def add_photo(
-        self, resident_id: int, templates: Sequence[NewTemplate], *, filename: str = "",
-        thumbnail: bytes | None = None, also: Callable[[Session, int], None] | None = None,
+        self,
+        resident_id: int,
+        templates: Sequence[NewTemplate],
+        *,
+        filename: str = "",
+        thumbnail: bytes | None = None,
+        also: Callable[[Session, int], None] | None = None,
     ) -> tuple[Person, int]:
         """One accepted photo and its templates (every model), in one transaction; `also`
         runs in the same transaction with the new photo's id (the audit entry)."""
@@ -68,9 +85,12 @@ class SqlGallery:
             res = s.get(Resident, resident_id)
             if res is None:
                 raise GalleryError(f"resident {resident_id} was deleted meanwhile")
-            photo = Photo(resident_id=res.id, filename=filename[:255],
-                          sharpness=templates[0].quality if templates else None,
-                          thumbnail=thumbnail)
+            photo = Photo(
+                resident_id=res.id,
+                filename=filename[:255],
+                sharpness=templates[0].quality if templates else None,
+                thumbnail=thumbnail,
+            )
             s.add(photo)
             s.flush()
             s.add_all(template_rows(res.id, photo.id, templates))
@@ -85,7 +105,8 @@ class SqlGallery:
             rows = s.execute(
                 select(Resident.id, Resident.name, func.count(Photo.id))
                 .outerjoin(Photo, Photo.resident_id == Resident.id)
-                .group_by(Resident.id, Resident.name).order_by(Resident.name)
+                .group_by(Resident.id, Resident.name)
+                .order_by(Resident.name)
             ).all()
         return [Person(int(i), n, int(c)) for i, n, c in rows]
 
@@ -102,10 +123,16 @@ class SqlGallery:
     def templates(self, model: str) -> TemplateSet:
         with self._factory() as s:
             rows = s.execute(
-                select(Template.resident_id, Resident.name, Template.model_version,
-                       Template.dim, Template.embedding)
+                select(
+                    Template.resident_id,
+                    Resident.name,
+                    Template.model_version,
+                    Template.dim,
+                    Template.embedding,
+                )
                 .join(Resident, Resident.id == Template.resident_id)
-                .where(Template.model == model).order_by(Template.id)
+                .where(Template.model == model)
+                .order_by(Template.id)
             ).all()
         dims = {r[3] for r in rows}
         if len(dims) > 1:
@@ -113,7 +140,8 @@ class SqlGallery:
         dim = dims.pop() if dims else 0
         matrix = (
             np.frombuffer(b"".join(bytes(r[4]) for r in rows), "<f4").reshape(len(rows), dim)
-            if rows else np.zeros((0, 0), np.float32)
+            if rows
+            else np.zeros((0, 0), np.float32)
         )
         return TemplateSet(
             model,

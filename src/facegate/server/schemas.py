@@ -43,15 +43,24 @@ class ErrorOut(BaseModel):
 
     error: str = Field(description="machine-readable code, e.g. no_face, not_found")
     message: str
-    reason: str | None = Field(None, description="finer cause of a rejected photo: no_face, "
-                               "several_faces, too_small, too_blurry, bad_file")
+    reason: str | None = Field(
+        None,
+        description="finer cause of a rejected photo: no_face, "
+        "several_faces, too_small, too_blurry, bad_file",
+    )
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut, "description": text}
-    for code, text in ((400, "bad input"), (401, "not signed in"), (403, "role too low"),
-                       (404, "no such object"), (409, "conflict (duplicate name)"),
-                       (413, "upload too large"), (503, "database busy or unavailable"))
+    for code, text in (
+        (400, "bad input"),
+        (401, "not signed in"),
+        (403, "role too low"),
+        (404, "no such object"),
+        (409, "conflict (duplicate name)"),
+        (413, "upload too large"),
+        (503, "database busy or unavailable"),
+    )
 }
 
 
@@ -190,8 +199,9 @@ class EnrolOut(BaseModel):
     accepted: Literal[True] = True
     photo: PhotoOut
     resident: ResidentOut
-    sharpness: float | None = Field(description="of the aligned face; enrolment needs "
-                                    "engine.enrol.min_sharpness")
+    sharpness: float | None = Field(
+        description="of the aligned face; enrolment needs engine.enrol.min_sharpness"
+    )
     models: list[str] = Field(description="recognisers that now hold a template of it")
 
 
@@ -244,14 +254,17 @@ class EntranceIn(In):
     name: str = Field(min_length=1, max_length=128, pattern=NAME_PATTERN)
     enabled: bool = True
     source: SourceConfig | None = Field(
-        None, description="camera index, /dev/video*, rtsp/http URL, or a video file or "
-        "folder that exists on the server")
+        None,
+        description="camera index, /dev/video*, rtsp/http URL, or a video file or "
+        "folder that exists on the server",
+    )
     door: DoorConfig = Field(default_factory=LogDoorConfig)
     decision: DecisionConfig = Field(default_factory=DecisionConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     liveness: LivenessConfig = Field(
-        default_factory=LivenessConfig, description="presentation-attack checks (photo, "
-        "screen); `checks: []` turns them off")
+        default_factory=LivenessConfig,
+        description="presentation-attack checks (photo, screen); `checks: []` turns them off",
+    )
 
 
 class EntranceUpdate(In):
@@ -273,26 +286,29 @@ class LivenessStatus(BaseModel):
 
     described_by: Literal["runtime", "config"] = Field(
         description="runtime: the running stage's own description; config: from the "
-        "settings, while the runtime is not running")
-    checks: list[str] = Field(description="checks that must vouch for a face; [] = no "
-                              "liveness check at all")
-    passive: bool = Field(description="a passive anti-spoofing (PAD) model is configured; "
-                          "false: replayed videos and bent or cut-out photos are not "
-                          "detected")
+        "settings, while the runtime is not running"
+    )
+    checks: list[str] = Field(
+        description="checks that must vouch for a face; [] = no liveness check at all"
+    )
+    passive: bool = Field(
+        description="a passive anti-spoofing (PAD) model is configured; "
+        "false: replayed videos and bent or cut-out photos are not "
+        "detected"
+    )
     passive_model: str | None = Field(None, description="its file or folder name")
     passive_threshold: float | None = None
     need: str | None = Field(None, description="all or any of the checks")
     on_undecided: str | None = Field(None, description="allow, wait or challenge")
-    challenge: str | None = Field(None, description="blink or turn, when a challenge is "
-                                  "asked")
-    note: str = Field(description="what this entrance does not detect; never empty without "
-                      "a passive model")
+    challenge: str | None = Field(None, description="blink or turn, when a challenge is asked")
+    note: str = Field(
+        description="what this entrance does not detect; never empty without a passive model"
+    )
     summary: str = Field(description="one line, worded as the runtime's start-up log")
 
 
 class EntranceStatus(BaseModel):
-    state: Literal["stopped", "starting", "running", "ended", "error", "no_source",
-                   "disabled"]
+    state: Literal["stopped", "starting", "running", "ended", "error", "no_source", "disabled"]
     detail: str = ""
     frames: int = 0
     fps: float = 0.0
@@ -329,15 +345,19 @@ class OpenOut(BaseModel):
 class RuleIn(In, _Validity):
     name: str = Field("", max_length=200)
     resident_ids: list[int] | None = Field(
-        None, description="who; null = every resident", max_length=1000)
-    entrance_ids: list[int] | None = Field(None, description="where; null = every entrance",
-                                           max_length=1000)
-    windows: list[TimeWindow] = Field(default_factory=list, max_length=50,
-                                      description="weekly hours; empty = always")
+        None, description="who; null = every resident", max_length=1000
+    )
+    entrance_ids: list[int] | None = Field(
+        None, description="where; null = every entrance", max_length=1000
+    )
+    windows: list[TimeWindow] = Field(
+        default_factory=list, max_length=50, description="weekly hours; empty = always"
+    )
     valid_from: datetime | None = None
     valid_until: datetime | None = None
-    max_uses: int | None = Field(None, ge=1, le=DB_INT, description="a guest pass: opens "
-                                 "at most this many times")
+    max_uses: int | None = Field(
+        None, ge=1, le=DB_INT, description="a guest pass: opens at most this many times"
+    )
     active: bool = True
 
     _c = field_validator("name")(_clean)
@@ -372,8 +392,9 @@ class EventOut(BaseModel):
     id: int
     time: datetime
     entrance: str
-    decision: str = Field(description="open, deny, unknown, source_lost, source_restored, "
-                          "door_error")
+    decision: str = Field(
+        description="open, deny, unknown, source_lost, source_restored, door_error"
+    )
     person: str | None
     person_id: int | None
     reason: str
@@ -390,8 +411,9 @@ class EventPage(BaseModel):
 
     items: list[EventOut]
     limit: int
-    next_cursor: str | None = Field(description="`cursor` of the next (older) page; null on "
-                                    "the last page")
+    next_cursor: str | None = Field(
+        description="`cursor` of the next (older) page; null on the last page"
+    )
     next: str | None = Field(description="path and query of the next page, filters kept")
 
 
@@ -409,4 +431,5 @@ class HealthOut(BaseModel):
     database: str
     entrances: dict[str, str] = Field(description="entrance name -> runtime state")
     liveness: dict[str, LivenessStatus] = Field(
-        default_factory=dict, description="entrance name -> what its liveness stage checks")
+        default_factory=dict, description="entrance name -> what its liveness stage checks"
+    )

@@ -67,21 +67,33 @@ def check_source(source: SourceConfig | None) -> None:
         return
     uri = source.uri.strip()
     if not uri:
-        raise ApiError(400, "bad_source", "the source is blank: give a camera index, "
-                       "/dev/video*, an rtsp:// or http:// URL, or a video file or folder")
+        raise ApiError(
+            400,
+            "bad_source",
+            "the source is blank: give a camera index, "
+            "/dev/video*, an rtsp:// or http:// URL, or a video file or folder",
+        )
     if "\x00" in uri:
         raise ApiError(400, "bad_source", "the source must not contain NUL characters")
     if not is_camera_spec(uri) and not _exists(uri):
-        raise ApiError(400, "bad_source", f"no such file, folder or camera on the server: "
-                       f"{uri} (a camera is an index such as 0, /dev/video0 or an rtsp:// or "
-                       "http:// URL)")
+        raise ApiError(
+            400,
+            "bad_source",
+            f"no such file, folder or camera on the server: "
+            f"{uri} (a camera is an index such as 0, /dev/video0 or an rtsp:// or "
+            "http:// URL)",
+        )
 
 
 def check_liveness(liveness: LivenessConfig) -> None:
     """A configured PAD model must be there, or the runtime would fail to start."""
     if liveness.model is not None and not _exists(liveness.model):
-        raise ApiError(400, "bad_liveness", f"no PAD model at {liveness.model} on the server "
-                       "(a MiniFASNet-layout ONNX file or a folder of them)")
+        raise ApiError(
+            400,
+            "bad_liveness",
+            f"no PAD model at {liveness.model} on the server "
+            "(a MiniFASNet-layout ONNX file or a folder of them)",
+        )
 
 
 def check_decision(state: ServerState, decision: DecisionConfig) -> None:
@@ -106,8 +118,9 @@ def check_decision(state: ServerState, decision: DecisionConfig) -> None:
             raise ApiError(400, "bad_threshold", str(exc)) from None
 
 
-def create_entrance(session: Session, state: ServerState, who: Principal,
-                    body: EntranceIn) -> Entrance:
+def create_entrance(
+    session: Session, state: ServerState, who: Principal, body: EntranceIn
+) -> Entrance:
     """A new door, audited; with a source and enabled, its runtime starts at once. Sections
     the body leaves out come from the server config's `runtime:` section (see `EntranceIn`)."""
     rc = state.config.runtime
@@ -119,25 +132,36 @@ def create_entrance(session: Session, state: ServerState, who: Principal,
     check_liveness(liveness)
     check_decision(state, decision)
     entrance_name_free(session, body.name)
-    row = Entrance(name=body.name, enabled=body.enabled,
-                   source=body.source.model_dump(mode="json") if body.source else None,
-                   door=body.door.model_dump(mode="json"),
-                   decision=decision.model_dump(mode="json"),
-                   quality=quality.model_dump(mode="json"),
-                   liveness=liveness.model_dump(mode="json"))
+    row = Entrance(
+        name=body.name,
+        enabled=body.enabled,
+        source=body.source.model_dump(mode="json") if body.source else None,
+        door=body.door.model_dump(mode="json"),
+        decision=decision.model_dump(mode="json"),
+        quality=quality.model_dump(mode="json"),
+        liveness=liveness.model_dump(mode="json"),
+    )
     session.add(row)
     session.flush()
     bump(session, RULES)  # rules may name entrances
-    audit(session, who, "entrance_create", f"entrance:{row.id}", name=row.name,
-          source=row.source, door=row.door.get("kind"),
-          liveness=liveness.active_checks())
+    audit(
+        session,
+        who,
+        "entrance_create",
+        f"entrance:{row.id}",
+        name=row.name,
+        source=row.source,
+        door=row.door.get("kind"),
+        liveness=liveness.active_checks(),
+    )
     session.commit()
     state.entrances.restart(row.id)
     return row
 
 
-def update_entrance(session: Session, state: ServerState, who: Principal, entrance_id: int,
-                    body: EntranceUpdate) -> Entrance:
+def update_entrance(
+    session: Session, state: ServerState, who: Principal, entrance_id: int, body: EntranceUpdate
+) -> Entrance:
     """Change the given settings, audited; the entrance's runtime restarts with them."""
     if not body.clear_source:
         check_source(body.source)
@@ -161,8 +185,7 @@ def update_entrance(session: Session, state: ServerState, who: Principal, entran
         if value is not None:
             setattr(row, key, value.model_dump(mode="json"))
     bump(session, RULES)
-    audit(session, who, "entrance_update", f"entrance:{row.id}", fields=changed,
-          source=row.source)
+    audit(session, who, "entrance_update", f"entrance:{row.id}", fields=changed, source=row.source)
     session.commit()
     state.entrances.restart(row.id)
     return row
@@ -201,15 +224,19 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
         t, i = raw.split("/")
         when, ident = float(t), int(i)
     except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise ApiError(400, "bad_cursor", "the cursor is not one this server handed out; "
-                       "start again from the first page") from None
+        raise ApiError(
+            400,
+            "bad_cursor",
+            "the cursor is not one this server handed out; start again from the first page",
+        ) from None
     if when != when or when in (float("inf"), float("-inf")):
         raise ApiError(400, "bad_cursor", "the cursor is not one this server handed out")
     return when, ident
 
 
-def event_page(journal: Journal, f: EventFilter, limit: int,
-               cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+def event_page(
+    journal: Journal, f: EventFilter, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
     """One page of events, newest first, older than `cursor`, and the next page's cursor.
 
     The journal orders by (time, id) descending; the page continues strictly after the
@@ -223,8 +250,14 @@ def event_page(journal: Journal, f: EventFilter, limit: int,
     skip = 0
     while True:
         want = limit + 1 + skip
-        rows = journal.query(entrance=f.entrance, person=f.person, decision=f.decision,
-                             since=f.since, until=until, limit=want)
+        rows = journal.query(
+            entrance=f.entrance,
+            person=f.person,
+            decision=f.decision,
+            since=f.since,
+            until=until,
+            limit=want,
+        )
         # rows at the cursor's very time that it already covered come first: drop them
         drop = 0
         if after is not None:

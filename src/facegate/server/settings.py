@@ -22,22 +22,29 @@ def default_data_dir() -> Path:
 class ServerConfig(StrictModel):
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8000, ge=1, le=65535, description="$FACEGATE_PORT overrides it")
-    data_dir: Path = Field(default_factory=default_data_dir,
-                           description="SQLite database, journal and snapshots")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="SQLite database, journal and snapshots"
+    )
     database_url: str | None = Field(
-        None, description="sqlite:///file or postgresql://user@host/db; default: "
-        "<data_dir>/facegate.sqlite")
-    admin_user: str = Field("admin", min_length=1,
-                            description="first admin; $FACEGATE_ADMIN_USER overrides it")
+        None,
+        description="sqlite:///file or postgresql://user@host/db; default: "
+        "<data_dir>/facegate.sqlite",
+    )
+    admin_user: str = Field(
+        "admin", min_length=1, description="first admin; $FACEGATE_ADMIN_USER overrides it"
+    )
     admin_password: str | None = Field(
-        None, description="first admin's password ($FACEGATE_ADMIN_PASSWORD); when unset a "
-        "random one is printed once, at first start")
+        None,
+        description="first admin's password ($FACEGATE_ADMIN_PASSWORD); when unset a "
+        "random one is printed once, at first start",
+    )
     token_ttl_h: float = Field(12.0, gt=0, description="how long a sign-in lasts")
     max_upload_mb: float = Field(15.0, gt=0, description="largest accepted photo upload")
     db_timeout_s: float = Field(5.0, gt=0, description="wait this long for a locked database")
     run_entrances: bool = Field(True, description="run the enabled entrances in this process")
-    default_entrance: str = Field("main", min_length=1,
-                                  description="created at first start, from `runtime:`")
+    default_entrance: str = Field(
+        "main", min_length=1, description="created at first start, from `runtime:`"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -16,8 +16,9 @@ router = APIRouter(prefix="/auth", tags=["auth"], responses={401: ERRORS[401]})
 
 
 @router.post("/token", response_model=TokenOut)
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DB,
-          state: State) -> TokenOut:
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DB, state: State
+) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     user = authenticate(session, form.username, form.password)
     if user is None:
@@ -30,12 +31,14 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DB,
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, session: DB,
-           who: Annotated[Principal, Depends(get_principal)]) -> None:
+def logout(
+    request: Request, session: DB, who: Annotated[Principal, Depends(get_principal)]
+) -> None:
     """End this token's session (API keys stay valid)."""
     auth = request.headers.get("authorization", "")
-    value = auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get(
-        "facegate_token")
+    value = (
+        auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get("facegate_token")
+    )
     if value:
         revoke_token(session, value)
         session.commit()

@@ -64,8 +64,9 @@ def status_for(exc: FaceGateError) -> int:
     return 400
 
 
-def _body(status: int, code: str, message: str, reason: str | None = None,
-          headers: dict | None = None) -> JSONResponse:
+def _body(
+    status: int, code: str, message: str, reason: str | None = None, headers: dict | None = None
+) -> JSONResponse:
     content = {"error": code, "message": message}
     if reason:
         content["reason"] = reason
@@ -79,8 +80,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {401: "unauthorized", 403: "forbidden", 404: "not_found",
-                405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        code = {
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+        }.get(exc.status_code, f"http_{exc.status_code}")
         return _body(exc.status_code, code, str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(FaceGateError)
@@ -95,18 +100,22 @@ def install(app: FastAPI) -> None:
     async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
         msg = str(exc.orig) if exc.orig else str(exc)
         log.warning("database unavailable: %s", msg)
-        text = ("the database is locked by another writer; nothing was changed, try again"
-                if "locked" in msg or "busy" in msg else
-                f"the database is unavailable; nothing was changed ({msg.splitlines()[0]})")
+        text = (
+            "the database is locked by another writer; nothing was changed, try again"
+            if "locked" in msg or "busy" in msg
+            else f"the database is unavailable; nothing was changed ({msg.splitlines()[0]})"
+        )
         return _body(503, "database_unavailable", text, headers={"Retry-After": "2"})
 
     @app.exception_handler(StatementError)
     async def _statement(_: Request, exc: StatementError) -> JSONResponse:
         if isinstance(exc, DataError):
-            return _body(400, "bad_value", "a value cannot be stored (out of range or "
-                         "contains NUL?)")
+            return _body(
+                400, "bad_value", "a value cannot be stored (out of range or contains NUL?)"
+            )
         if isinstance(exc, DBAPIError) and not isinstance(exc.orig, ValueError | OverflowError):
             log.error("database error: %s", exc)
-            return _body(503, "database_error", "the database refused the request; nothing "
-                         "was changed")
+            return _body(
+                503, "database_error", "the database refused the request; nothing was changed"
+            )
         return _body(400, "bad_value", f"a value cannot be stored: {exc.orig}")

@@ -13,9 +13,11 @@ from facegate.server.api.residents import read_upload
 from facegate.server.deps import State, Viewer
 from facegate.server.schemas import ERRORS, CandidateOut, IdentifyOut, PersonRef, VerifyOut
 
-router = APIRouter(tags=["recognition"], responses={
-    k: ERRORS[k] for k in (400, 401, 403, 413, 503)} | {
-    422: {"model": ERRORS[400]["model"], "description": "no face in the image"}})
+router = APIRouter(
+    tags=["recognition"],
+    responses={k: ERRORS[k] for k in (400, 401, 403, 413, 503)}
+    | {422: {"model": ERRORS[400]["model"], "description": "no face in the image"}},
+)
 
 
 def _num(v: float) -> float | None:
@@ -23,8 +25,12 @@ def _num(v: float) -> float | None:
 
 
 @router.post("/identify", response_model=IdentifyOut)
-def identify(file: Annotated[UploadFile, File(description="a photo")], state: State,
-             who: Viewer, top: Annotated[int, Query(ge=1, le=50)] = 5) -> IdentifyOut:
+def identify(
+    file: Annotated[UploadFile, File(description="a photo")],
+    state: State,
+    who: Viewer,
+    top: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> IdentifyOut:
     """Who is the largest face in this photo? `person` is null when nobody in the gallery
     scores above the calibrated threshold."""
     data = read_upload(file, state.config.server.max_upload_mb)
@@ -36,21 +42,36 @@ def identify(file: Annotated[UploadFile, File(description="a photo")], state: St
     m = best.match
     return IdentifyOut(
         person=PersonRef(id=m.person.person_id, name=m.person.name) if m.person else None,
-        score=_num(m.score), threshold=round(m.threshold, 4), model=model, fmr=fmr,
-        bbox=[round(float(v), 1) for v in best.face.bbox], faces=len(results),
-        candidates=[CandidateOut(person=PersonRef(id=c.person_id, name=c.name),
-                                 score=round(c.score, 4)) for c in m.candidates],
+        score=_num(m.score),
+        threshold=round(m.threshold, 4),
+        model=model,
+        fmr=fmr,
+        bbox=[round(float(v), 1) for v in best.face.bbox],
+        faces=len(results),
+        candidates=[
+            CandidateOut(person=PersonRef(id=c.person_id, name=c.name), score=round(c.score, 4))
+            for c in m.candidates
+        ],
     )
 
 
 @router.post("/verify", response_model=VerifyOut)
-def verify(file1: Annotated[UploadFile, File(description="first photo")],
-           file2: Annotated[UploadFile, File(description="second photo")],
-           state: State, who: Viewer) -> VerifyOut:
+def verify(
+    file1: Annotated[UploadFile, File(description="first photo")],
+    file2: Annotated[UploadFile, File(description="second photo")],
+    state: State,
+    who: Viewer,
+) -> VerifyOut:
     """Are the largest faces of two photos the same person, at the configured FMR?"""
     max_mb = state.config.server.max_upload_mb
     a, b = read_upload(file1, max_mb), read_upload(file2, max_mb)
     with state.face_engine() as engine:
         r = service.verify(engine, a, b)
-    return VerifyOut(same=r.same, score=round(r.score, 4), threshold=round(r.threshold, 4),
-                     model=r.model, fmr=r.fmr, faces=list(r.faces))
+    return VerifyOut(
+        same=r.same,
+        score=round(r.score, 4),
+        threshold=round(r.threshold, 4),
+        model=r.model,
+        fmr=r.fmr,
+        faces=list(r.faces),
+    )

@@ -31,16 +31,25 @@ from facegate.server.schemas import (
     ResidentUpdate,
 )
 
-router = APIRouter(prefix="/residents", tags=["residents"],
-                   responses={k: ERRORS[k] for k in (401, 403, 503)})
+router = APIRouter(
+    prefix="/residents", tags=["residents"], responses={k: ERRORS[k] for k in (401, 403, 503)}
+)
 Id = Annotated[int, Path(ge=1, le=DB_INT)]
 THUMB_PX = 320
 
 
 def _out(session: Session, r: Resident) -> ResidentOut:
-    return ResidentOut(id=r.id, name=r.name, apartment=r.apartment, notes=r.notes,
-                       active=r.active, valid_from=r.valid_from, valid_until=r.valid_until,
-                       created_at=r.created_at, photos=photo_count(session, r.id))
+    return ResidentOut(
+        id=r.id,
+        name=r.name,
+        apartment=r.apartment,
+        notes=r.notes,
+        active=r.active,
+        valid_from=r.valid_from,
+        valid_until=r.valid_until,
+        created_at=r.created_at,
+        photos=photo_count(session, r.id),
+    )
 
 
 def _get(session: Session, resident_id: int) -> Resident:
@@ -60,9 +69,9 @@ def _name_free(session: Session, name: str, but: int | None = None) -> None:
 
 @router.get("", response_model=list[ResidentOut])
 def list_residents(
-    session: DB, who: Viewer,
-    q: Annotated[str | None, Query(max_length=200, description="part of name or apartment")]
-    = None,
+    session: DB,
+    who: Viewer,
+    q: Annotated[str | None, Query(max_length=200, description="part of name or apartment")] = None,
     active: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     offset: Annotated[int, Query(ge=0, le=DB_INT)] = 0,
@@ -70,8 +79,9 @@ def list_residents(
     stmt = select(Resident).order_by(Resident.name).limit(limit).offset(offset)
     if q:
         like = f"%{q.replace(chr(0), '').lower()}%"
-        stmt = stmt.where(or_(func.lower(Resident.name).like(like),
-                              func.lower(Resident.apartment).like(like)))
+        stmt = stmt.where(
+            or_(func.lower(Resident.name).like(like), func.lower(Resident.apartment).like(like))
+        )
     if active is not None:
         stmt = stmt.where(Resident.active == active)
     return [_out(session, r) for r in session.scalars(stmt)]
@@ -93,14 +103,17 @@ def create_resident(body: ResidentIn, session: DB, who: Operator) -> ResidentOut
 @router.get("/{resident_id}", response_model=ResidentDetail, responses={404: ERRORS[404]})
 def get_resident(resident_id: Id, session: DB, who: Viewer) -> ResidentDetail:
     r = _get(session, resident_id)
-    return ResidentDetail(**_out(session, r).model_dump(),
-                          photo_list=[PhotoOut.model_validate(p) for p in r.photos])
+    return ResidentDetail(
+        **_out(session, r).model_dump(), photo_list=[PhotoOut.model_validate(p) for p in r.photos]
+    )
 
 
-@router.patch("/{resident_id}", response_model=ResidentOut,
-              responses={404: ERRORS[404], 409: ERRORS[409]})
-def update_resident(resident_id: Id, body: ResidentUpdate, session: DB,
-                    who: Operator) -> ResidentOut:
+@router.patch(
+    "/{resident_id}", response_model=ResidentOut, responses={404: ERRORS[404], 409: ERRORS[409]}
+)
+def update_resident(
+    resident_id: Id, body: ResidentUpdate, session: DB, who: Operator
+) -> ResidentOut:
     r = _get(session, resident_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name") is not None:
@@ -150,8 +163,9 @@ class _PhotoTarget:
     """The `GalleryStore` `service.enroll` writes to for one upload: the photo row, its
     templates and the audit entry land in one transaction."""
 
-    def __init__(self, gallery: SqlGallery, resident_id: int, filename: str, data: bytes,
-                 actor: str) -> None:
+    def __init__(
+        self, gallery: SqlGallery, resident_id: int, filename: str, data: bytes, actor: str
+    ) -> None:
         self.gallery, self.resident_id = gallery, resident_id
         self.filename, self.data, self.actor = filename, data, actor
         self.photo_id: int | None = None
@@ -161,12 +175,23 @@ class _PhotoTarget:
         self.models = sorted({t.model for t in templates})
 
         def log(session: Session, photo_id: int) -> None:
-            audit(session, self.actor, "photo_add", f"resident:{self.resident_id}",
-                  photo=photo_id, filename=self.filename, models=self.models)
+            audit(
+                session,
+                self.actor,
+                "photo_add",
+                f"resident:{self.resident_id}",
+                photo=photo_id,
+                filename=self.filename,
+                models=self.models,
+            )
 
         person, self.photo_id = self.gallery.add_photo(
-            self.resident_id, templates, filename=self.filename,
-            thumbnail=_thumbnail(self.data), also=log)
+            self.resident_id,
+            templates,
+            filename=self.filename,
+            thumbnail=_thumbnail(self.data),
+            also=log,
+        )
         return person
 
 
@@ -174,17 +199,32 @@ def read_upload(file: UploadFile, max_mb: float) -> bytes:
     limit = int(max_mb * 1024 * 1024)
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, "upload_too_large", f"{file.filename or 'upload'} is larger than "
-                       f"{max_mb:g} MB; scale the photo down", "bad_file")
+        raise ApiError(
+            413,
+            "upload_too_large",
+            f"{file.filename or 'upload'} is larger than {max_mb:g} MB; scale the photo down",
+            "bad_file",
+        )
     return data
 
 
-@router.post("/{resident_id}/photos", response_model=EnrolOut, status_code=201,
-             responses={404: ERRORS[404], 413: ERRORS[413],
-                        422: {"model": ERRORS[400]["model"],
-                              "description": "photo rejected; `reason` says why"}})
-def add_photo(resident_id: Id, file: Annotated[UploadFile, File(description="a photo")],
-              session: DB, state: State, who: Operator) -> EnrolOut:
+@router.post(
+    "/{resident_id}/photos",
+    response_model=EnrolOut,
+    status_code=201,
+    responses={
+        404: ERRORS[404],
+        413: ERRORS[413],
+        422: {"model": ERRORS[400]["model"], "description": "photo rejected; `reason` says why"},
+    },
+)
+def add_photo(
+    resident_id: Id,
+    file: Annotated[UploadFile, File(description="a photo")],
+    session: DB,
+    state: State,
+    who: Operator,
+) -> EnrolOut:
     """Enrol one photo: exactly one clear, large enough face, or a 422 whose `reason` is
     no_face, several_faces, too_small, too_blurry or bad_file."""
     r = _get(session, resident_id)
@@ -202,12 +242,15 @@ def add_photo(resident_id: Id, file: Annotated[UploadFile, File(description="a p
     photo = session.get(Photo, target.photo_id)
     res = _get(session, resident_id)
     assert photo is not None
-    return EnrolOut(photo=PhotoOut.model_validate(photo), resident=_out(session, res),
-                    sharpness=photo.sharpness, models=target.models)
+    return EnrolOut(
+        photo=PhotoOut.model_validate(photo),
+        resident=_out(session, res),
+        sharpness=photo.sharpness,
+        models=target.models,
+    )
 
 
-@router.get("/{resident_id}/photos", response_model=list[PhotoOut],
-            responses={404: ERRORS[404]})
+@router.get("/{resident_id}/photos", response_model=list[PhotoOut], responses={404: ERRORS[404]})
 def list_photos(resident_id: Id, session: DB, who: Viewer) -> list[Photo]:
     return list(_get(session, resident_id).photos)
 
@@ -219,8 +262,11 @@ def _photo(session: Session, resident_id: int, photo_id: int) -> Photo:
     return p
 
 
-@router.get("/{resident_id}/photos/{photo_id}/image", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}, 404: ERRORS[404]})
+@router.get(
+    "/{resident_id}/photos/{photo_id}/image",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, 404: ERRORS[404]},
+)
 def photo_image(resident_id: Id, photo_id: Id, session: DB, who: Viewer) -> Response:
     """A JPEG thumbnail of the enrolled photo."""
     p = _photo(session, resident_id, photo_id)
@@ -229,8 +275,7 @@ def photo_image(resident_id: Id, photo_id: Id, session: DB, who: Viewer) -> Resp
     return Response(p.thumbnail, media_type="image/jpeg")
 
 
-@router.delete("/{resident_id}/photos/{photo_id}", status_code=204,
-               responses={404: ERRORS[404]})
+@router.delete("/{resident_id}/photos/{photo_id}", status_code=204, responses={404: ERRORS[404]})
 def delete_photo(resident_id: Id, photo_id: Id, session: DB, who: Operator) -> None:
     """The photo and its templates."""
     p = _photo(session, resident_id, photo_id)

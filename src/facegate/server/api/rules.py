@@ -16,22 +16,34 @@ from facegate.server.deps import DB, Operator, Viewer, audit
 from facegate.server.entrances import RULES
 from facegate.server.schemas import DB_INT, ERRORS, RuleIn, RuleOut
 
-router = APIRouter(prefix="/rules", tags=["access rules"],
-                   responses={k: ERRORS[k] for k in (401, 403, 503)})
+router = APIRouter(
+    prefix="/rules", tags=["access rules"], responses={k: ERRORS[k] for k in (401, 403, 503)}
+)
 Id = Annotated[int, Path(ge=1, le=DB_INT)]
 
 
 def rule_out(row: AccessRuleRow) -> RuleOut:
-    return RuleOut(id=row.id, name=row.name, kind="guest_pass" if row.max_uses else "rule",
-                   resident_ids=row.resident_ids, entrance_ids=row.entrance_ids,
-                   windows=row.windows, valid_from=row.valid_from,
-                   valid_until=row.valid_until, max_uses=row.max_uses, uses=row.uses,
-                   active=row.active, created_at=row.created_at)
+    return RuleOut(
+        id=row.id,
+        name=row.name,
+        kind="guest_pass" if row.max_uses else "rule",
+        resident_ids=row.resident_ids,
+        entrance_ids=row.entrance_ids,
+        windows=row.windows,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        max_uses=row.max_uses,
+        uses=row.uses,
+        active=row.active,
+        created_at=row.created_at,
+    )
 
 
 def _check_refs(session: Session, body: RuleIn) -> None:
-    for ids, model, what in ((body.resident_ids, Resident, "resident"),
-                             (body.entrance_ids, Entrance, "entrance")):
+    for ids, model, what in (
+        (body.resident_ids, Resident, "resident"),
+        (body.entrance_ids, Entrance, "entrance"),
+    ):
         if ids is None:
             continue
         if not ids:
@@ -50,8 +62,7 @@ def _fields(body: RuleIn) -> dict:
 
 @router.get("", response_model=list[RuleOut])
 def list_rules(session: DB, who: Viewer) -> list[RuleOut]:
-    return [rule_out(r) for r in session.scalars(select(AccessRuleRow).order_by(
-        AccessRuleRow.id))]
+    return [rule_out(r) for r in session.scalars(select(AccessRuleRow).order_by(AccessRuleRow.id))]
 
 
 @router.post("", response_model=RuleOut, status_code=201, responses={400: ERRORS[400]})
@@ -62,8 +73,7 @@ def create_rule(body: RuleIn, session: DB, who: Operator) -> RuleOut:
     session.add(row)
     session.flush()
     bump(session, RULES)
-    audit(session, who, "rule_create", f"rule:{row.id}", name=row.name,
-          max_uses=row.max_uses)
+    audit(session, who, "rule_create", f"rule:{row.id}", name=row.name, max_uses=row.max_uses)
     session.commit()
     return rule_out(row)
 
@@ -76,8 +86,7 @@ def get_rule(rule_id: Id, session: DB, who: Viewer) -> RuleOut:
     return rule_out(row)
 
 
-@router.put("/{rule_id}", response_model=RuleOut, responses={400: ERRORS[400],
-                                                              404: ERRORS[404]})
+@router.put("/{rule_id}", response_model=RuleOut, responses={400: ERRORS[400], 404: ERRORS[404]})
 def replace_rule(rule_id: Id, body: RuleIn, session: DB, who: Operator) -> RuleOut:
     """Replace a rule; its use count is kept."""
     row = session.get(AccessRuleRow, rule_id)

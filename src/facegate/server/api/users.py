@@ -35,8 +35,12 @@ def list_users(session: DB, who: Admin) -> list[User]:
 def create_user(body: UserIn, session: DB, who: Admin) -> User:
     if session.scalar(select(User.id).where(User.username == body.username)) is not None:
         raise ApiError(409, "duplicate_name", f"user {body.username!r} exists already")
-    user = User(username=body.username, password_hash=hash_password(body.password),
-                role=body.role.value, active=True)
+    user = User(
+        username=body.username,
+        password_hash=hash_password(body.password),
+        role=body.role.value,
+        active=True,
+    )
     session.add(user)
     session.flush()
     audit(session, who, "user_create", f"user:{user.username}", role=body.role.value)
@@ -45,21 +49,22 @@ def create_user(body: UserIn, session: DB, who: Admin) -> User:
 
 
 def _last_admin(session: DB, user: User) -> bool:
-    admins = session.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.ADMIN.value, User.active))
+    admins = session.scalar(
+        select(func.count()).select_from(User).where(User.role == Role.ADMIN.value, User.active)
+    )
     return user.role == Role.ADMIN.value and user.active and admins <= 1
 
 
-@router.patch("/users/{user_id}", response_model=UserOut,
-              responses={404: ERRORS[404], 409: ERRORS[409]})
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, responses={404: ERRORS[404], 409: ERRORS[409]}
+)
 def update_user(user_id: Id, body: UserUpdate, session: DB, who: Admin) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise not_found("user", user_id)
     demotes = (body.role not in (None, Role.ADMIN)) or body.active is False
     if demotes and _last_admin(session, user):
-        raise ApiError(409, "last_admin", "this is the only active admin; make another "
-                       "admin first")
+        raise ApiError(409, "last_admin", "this is the only active admin; make another admin first")
     changed = []
     if body.password is not None:
         user.password_hash = hash_password(body.password)
@@ -71,14 +76,20 @@ def update_user(user_id: Id, body: UserUpdate, session: DB, who: Admin) -> User:
     if body.active is not None:
         user.active = body.active
         changed.append("active")
-    audit(session, who, "user_update", f"user:{user.username}", fields=changed,
-          role=body.role.value if body.role else None, active=body.active)
+    audit(
+        session,
+        who,
+        "user_update",
+        f"user:{user.username}",
+        fields=changed,
+        role=body.role.value if body.role else None,
+        active=body.active,
+    )
     session.commit()
     return user
 
 
-@router.delete("/users/{user_id}", status_code=204,
-               responses={404: ERRORS[404], 409: ERRORS[409]})
+@router.delete("/users/{user_id}", status_code=204, responses={404: ERRORS[404], 409: ERRORS[409]})
 def delete_user(user_id: Id, session: DB, who: Admin) -> None:
     user = session.get(User, user_id)
     if user is None:
@@ -95,8 +106,9 @@ def list_keys(session: DB, who: Admin) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.name)))
 
 
-@router.post("/api-keys", response_model=ApiKeyCreated, status_code=201,
-             responses={409: ERRORS[409]})
+@router.post(
+    "/api-keys", response_model=ApiKeyCreated, status_code=201, responses={409: ERRORS[409]}
+)
 def create_key(body: ApiKeyIn, session: DB, who: Admin) -> ApiKeyCreated:
     """A key for an integration; the key itself is in this response only."""
     if session.scalar(select(ApiKey.id).where(ApiKey.name == body.name)) is not None:

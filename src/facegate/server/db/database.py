@@ -37,8 +37,7 @@ def make_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": timeout_s, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # every pooled connection
@@ -50,10 +49,12 @@ def make_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
 
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True,
-                             connect_args={"connect_timeout": max(1, int(timeout_s))})
-    raise ConfigError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or "
-                      "postgresql")
+        return create_engine(
+            url, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(timeout_s))}
+        )
+    raise ConfigError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+    )
 
 
 def migrate(engine: Engine) -> None:
@@ -85,8 +86,7 @@ def bump(session: Session, name: str) -> None:
         session.add(Counter(name=name, value=1))
         session.flush()
     else:
-        session.execute(update(Counter).where(Counter.name == name)
-                        .values(value=Counter.value + 1))
+        session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
 
 
 def counter(session: Session, name: str) -> int:

@@ -100,8 +100,11 @@ class Resident(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     photos: Mapped[list[Photo]] = relationship(
-        back_populates="resident", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="Photo.id")
+        back_populates="resident",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Photo.id",
+    )
 
 
 class Photo(Base):
@@ -110,7 +113,8 @@ class Photo(Base):
     __tablename__ = "photos"
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
     filename: Mapped[str] = mapped_column(String(255), default="")
     sharpness: Mapped[float | None] = mapped_column(Float, nullable=True)
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -124,9 +128,11 @@ class Template(Base):
     __tablename__ = "templates"
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(
-        ForeignKey("residents.id", ondelete="CASCADE"), index=True)
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
     photo_id: Mapped[int | None] = mapped_column(
-        ForeignKey("photos.id", ondelete="CASCADE"), nullable=True, index=True)
+        ForeignKey("photos.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     model: Mapped[str] = mapped_column(String(64), index=True)
     model_version: Mapped[str] = mapped_column(String(128))
     dim: Mapped[int] = mapped_column(Integer)

@@ -20,13 +20,20 @@ from facegate.server.schemas import EntranceIn, EntranceOut, EntranceUpdate
 CHECKS = ("passive", "motion", "challenge")
 # "default": LivenessConfig's own choice (motion, plus passive when a model is set)
 LIVENESS_CHOICES = ["default", "off"] + [
-    "+".join(c) for n in range(1, len(CHECKS) + 1) for c in combinations(CHECKS, n)]
+    "+".join(c) for n in range(1, len(CHECKS) + 1) for c in combinations(CHECKS, n)
+]
 DOOR_KINDS = ("log", "webhook", "mqtt", "gpio", "serial")
 PACES = ("realtime", "simulated", "fast")
 UNDECIDED = ("wait", "allow", "challenge")
 CONFIRM_BY = ("model", "fusion")
-LABELS = {"name": "Name", "source": "Source", "door": "Door adapter",
-          "decision": "Thresholds", "liveness": "Liveness", "enabled": "Enabled"}
+LABELS = {
+    "name": "Name",
+    "source": "Source",
+    "door": "Door adapter",
+    "decision": "Thresholds",
+    "liveness": "Liveness",
+    "enabled": "Enabled",
+}
 
 
 class FormError(Exception):
@@ -61,39 +68,61 @@ class EntranceForm(BaseModel):
     on_undecided: str = Field("wait", max_length=20)
 
     @classmethod
-    def _from(cls, name: str, enabled: bool, source: dict | None, door: dict,
-              decision: dict, liveness: dict) -> EntranceForm:
+    def _from(
+        cls,
+        name: str,
+        enabled: bool,
+        source: dict | None,
+        door: dict,
+        decision: dict,
+        liveness: dict,
+    ) -> EntranceForm:
         checks = liveness.get("checks")
         return cls(
-            name=name, enabled=enabled,
+            name=name,
+            enabled=enabled,
             uri=source["uri"] if source else "",
             pace=source.get("pace", "realtime") if source else "realtime",
             door_kind=door.get("kind", "log"),
             door_settings=json.dumps({k: v for k, v in door.items() if k != "kind"}),
-            fmr=f"{decision['fmr']:g}", confirm=bool(decision["confirm"]),
+            fmr=f"{decision['fmr']:g}",
+            confirm=bool(decision["confirm"]),
             confirm_by=decision.get("confirm_by", "model"),
-            confirm_fmr=f"{decision['confirm_fmr']:g}", fusion_fmr=f"{decision['fusion_fmr']:g}",
+            confirm_fmr=f"{decision['confirm_fmr']:g}",
+            fusion_fmr=f"{decision['fusion_fmr']:g}",
             min_votes=str(decision["min_votes"]),
-            live_checks=("default" if checks is None
-                         else "+".join(c for c in CHECKS if c in checks) or "off"),
+            live_checks=(
+                "default" if checks is None else "+".join(c for c in CHECKS if c in checks) or "off"
+            ),
             pad_model=liveness.get("model") or "",
-            on_undecided=liveness.get("on_undecided", "wait"))
+            on_undecided=liveness.get("on_undecided", "wait"),
+        )
 
     @classmethod
     def of(cls, e: EntranceOut) -> EntranceForm:
         """The form of a stored entrance."""
-        return cls._from(e.name, e.enabled, e.source.model_dump(mode="json") if e.source
-                         else None, e.door.model_dump(mode="json"),
-                         e.decision.model_dump(mode="json"), e.liveness.model_dump(mode="json"))
+        return cls._from(
+            e.name,
+            e.enabled,
+            e.source.model_dump(mode="json") if e.source else None,
+            e.door.model_dump(mode="json"),
+            e.decision.model_dump(mode="json"),
+            e.liveness.model_dump(mode="json"),
+        )
 
     @classmethod
     def new(cls, rc: RuntimeConfig) -> EntranceForm:
         """A new entrance's form: the site's defaults (`runtime:`), a log-only door."""
-        return cls._from("", True, None, {"kind": "log"}, rc.decision.model_dump(mode="json"),
-                         rc.liveness.model_dump(mode="json"))
+        return cls._from(
+            "",
+            True,
+            None,
+            {"kind": "log"},
+            rc.decision.model_dump(mode="json"),
+            rc.liveness.model_dump(mode="json"),
+        )
 
-    def _sections(self, source: dict | None, decision: dict, liveness: dict
-                  ) -> dict[str, Any]:
+    def _sections(self, source: dict | None, decision: dict, liveness: dict) -> dict[str, Any]:
         """The request body's sections: the form's fields over the stored (or default) ones."""
         errors: list[str] = []
         try:
@@ -112,28 +141,45 @@ class EntranceForm(BaseModel):
                 decision[key] = value
         if self.live_checks not in LIVENESS_CHOICES:
             errors.append(f"Liveness checks: choose one of {', '.join(LIVENESS_CHOICES)}")
-        checks = (None if self.live_checks == "default" else [] if self.live_checks == "off"
-                  else self.live_checks.split("+"))
-        liveness = {**liveness, "checks": checks, "model": self.pad_model.strip() or None,
-                    "on_undecided": self.on_undecided}
+        checks = (
+            None
+            if self.live_checks == "default"
+            else []
+            if self.live_checks == "off"
+            else self.live_checks.split("+")
+        )
+        liveness = {
+            **liveness,
+            "checks": checks,
+            "model": self.pad_model.strip() or None,
+            "on_undecided": self.on_undecided,
+        }
         if errors:
             raise FormError(errors)
         uri = self.uri.strip()
-        body: dict[str, Any] = {"name": self.name.strip(), "enabled": self.enabled,
-                                "door": door, "decision": decision, "liveness": liveness}
+        body: dict[str, Any] = {
+            "name": self.name.strip(),
+            "enabled": self.enabled,
+            "door": door,
+            "decision": decision,
+            "liveness": liveness,
+        }
         if uri:
             body["source"] = {**(source or {}), "uri": uri, "pace": self.pace}
         return body
 
     def create_body(self, rc: RuntimeConfig) -> EntranceIn:
-        body = self._sections(None, rc.decision.model_dump(mode="json"),
-                              rc.liveness.model_dump(mode="json"))
+        body = self._sections(
+            None, rc.decision.model_dump(mode="json"), rc.liveness.model_dump(mode="json")
+        )
         return _validate(EntranceIn, body)
 
     def update_body(self, stored: EntranceOut) -> EntranceUpdate:
         body = self._sections(
             stored.source.model_dump(mode="json") if stored.source else None,
-            stored.decision.model_dump(mode="json"), stored.liveness.model_dump(mode="json"))
+            stored.decision.model_dump(mode="json"),
+            stored.liveness.model_dump(mode="json"),
+        )
         if "source" not in body:
             body["clear_source"] = True
         return _validate(EntranceUpdate, body)

@@ -60,10 +60,12 @@ def _who(request: Request, session: DB) -> Principal | None:
     return who
 
 
-def _page(request: Request, name: str, who: Principal, status_code: int = 200,
-          **ctx: object) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {"who": who, "Role": Role, **ctx},
-                                      status_code=status_code)
+def _page(
+    request: Request, name: str, who: Principal, status_code: int = 200, **ctx: object
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"who": who, "Role": Role, **ctx}, status_code=status_code
+    )
 
 
 def _login_redirect() -> RedirectResponse:
@@ -76,14 +78,21 @@ def login_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: DB, state: State,
-          username: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          ) -> Response:
+def login(
+    request: Request,
+    session: DB,
+    state: State,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+) -> Response:
     user = authenticate(session, username, password)
     if user is None:
         return templates.TemplateResponse(
-            request, "login.html", {"who": None, "error": "Wrong username or password."},
-            status_code=401)
+            request,
+            "login.html",
+            {"who": None, "error": "Wrong username or password."},
+            status_code=401,
+        )
     ttl = state.config.server.token_ttl_h
     token = issue_token(session, user, ttl)
     audit(session, f"user:{user.username}", "sign_in", via="ui")
@@ -109,12 +118,10 @@ def dashboard(request: Request, session: DB, state: State) -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(
-        Entrance.id))]
+    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(Entrance.id))]
     evs = [event_out(d) for d in state.journal.query(limit=10)]
     residents = len(list(session.scalars(select(Resident.id))))
-    return _page(request, "dashboard.html", who, entrances=ents, events=evs,
-                 residents=residents)
+    return _page(request, "dashboard.html", who, entrances=ents, events=evs, residents=residents)
 
 
 @router.get("/residents", response_class=HTMLResponse)
@@ -127,8 +134,9 @@ def residents_page(request: Request, session: DB, q: str = "") -> Response:
         like = f"%{q.replace(chr(0), '').lower()}%"
         from sqlalchemy import func, or_
 
-        stmt = stmt.where(or_(func.lower(Resident.name).like(like),
-                              func.lower(Resident.apartment).like(like)))
+        stmt = stmt.where(
+            or_(func.lower(Resident.name).like(like), func.lower(Resident.apartment).like(like))
+        )
     rows = [resident_out(session, r) for r in session.scalars(stmt.limit(500))]
     return _page(request, "residents.html", who, residents=rows, q=q)
 
@@ -140,34 +148,60 @@ def resident_page(request: Request, resident_id: int, session: DB) -> Response:
         return _login_redirect()
     r = session.get(Resident, resident_id) if 1 <= resident_id < 2**31 else None
     if r is None:
-        return _page(request, "message.html", who, title="Not found",
-                     message=f"No resident with id {resident_id}.")
-    return _page(request, "resident.html", who, r=resident_out(session, r),
-                 photos=list(r.photos))
+        return _page(
+            request,
+            "message.html",
+            who,
+            title="Not found",
+            message=f"No resident with id {resident_id}.",
+        )
+    return _page(request, "resident.html", who, r=resident_out(session, r), photos=list(r.photos))
 
 
-def _entrances_page(request: Request, session: DB, state: ServerState, who: Principal, *,
-                    key: str | None = None, form: EntranceForm | None = None,
-                    errors: list[str] | None = None, status_code: int = 200,
-                    saved: int | None = None) -> HTMLResponse:
+def _entrances_page(
+    request: Request,
+    session: DB,
+    state: ServerState,
+    who: Principal,
+    *,
+    key: str | None = None,
+    form: EntranceForm | None = None,
+    errors: list[str] | None = None,
+    status_code: int = 200,
+    saved: int | None = None,
+) -> HTMLResponse:
     """Every entrance with its settings form, and the add form; `key` ("new" or an id) is
     the form that was just submitted, shown again with what was typed and its errors."""
     session.rollback()  # a refused change leaves nothing behind
-    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(
-        Entrance.id))]
+    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(Entrance.id))]
     forms = {str(e.id): EntranceForm.of(e) for e in ents}
     forms["new"] = EntranceForm.new(state.config.runtime)
     if key is not None and form is not None:
         forms[key] = form
-    return _page(request, "entrances.html", who, status_code, entrances=ents, forms=forms,
-                 errors={key: errors} if key and errors else {}, saved=saved,
-                 door_kinds=DOOR_KINDS, paces=PACES, liveness_choices=LIVENESS_CHOICES,
-                 confirm_by=CONFIRM_BY, undecided=UNDECIDED)
+    return _page(
+        request,
+        "entrances.html",
+        who,
+        status_code,
+        entrances=ents,
+        forms=forms,
+        errors={key: errors} if key and errors else {},
+        saved=saved,
+        door_kinds=DOOR_KINDS,
+        paces=PACES,
+        liveness_choices=LIVENESS_CHOICES,
+        confirm_by=CONFIRM_BY,
+        undecided=UNDECIDED,
+    )
 
 
 @router.get("/entrances", response_class=HTMLResponse)
-def entrances_page(request: Request, session: DB, state: State, saved: int | None = None,
-                   ) -> Response:
+def entrances_page(
+    request: Request,
+    session: DB,
+    state: State,
+    saved: int | None = None,
+) -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
@@ -192,49 +226,82 @@ _REFUSED = (FormError, ApiError, IntegrityError, OperationalError, FaceGateError
 
 
 @router.post("/entrances", response_class=HTMLResponse)
-def add_entrance(request: Request, session: DB, state: State,
-                 form: Annotated[EntranceForm, Form()]) -> Response:
+def add_entrance(
+    request: Request, session: DB, state: State, form: Annotated[EntranceForm, Form()]
+) -> Response:
     """The add form: `services.create_entrance`, as `POST /api/v1/entrances`."""
     who = _who(request, session)
     if who is None:
         return _login_redirect()
     if not who.allows(Role.OPERATOR):
-        return _page(request, "message.html", who, 403, title="Operators only",
-                     message="Only an operator or an admin can add or change entrances.")
+        return _page(
+            request,
+            "message.html",
+            who,
+            403,
+            title="Operators only",
+            message="Only an operator or an admin can add or change entrances.",
+        )
     try:
-        row = services.create_entrance(session, state, who, form.create_body(
-            state.config.runtime))
+        row = services.create_entrance(session, state, who, form.create_body(state.config.runtime))
     except _REFUSED as exc:
         status, errors = _refusal(exc)
-        return _entrances_page(request, session, state, who, key="new", form=form,
-                               errors=errors, status_code=status)
+        return _entrances_page(
+            request, session, state, who, key="new", form=form, errors=errors, status_code=status
+        )
     return RedirectResponse(f"/entrances?saved={row.id}#entrance-{row.id}", status_code=303)
 
 
 @router.post("/entrances/{entrance_id}", response_class=HTMLResponse)
-def edit_entrance(request: Request, entrance_id: int, session: DB, state: State,
-                  form: Annotated[EntranceForm, Form()]) -> Response:
+def edit_entrance(
+    request: Request,
+    entrance_id: int,
+    session: DB,
+    state: State,
+    form: Annotated[EntranceForm, Form()],
+) -> Response:
     """An entrance's settings form: `services.update_entrance`, as `PATCH` in the API; the
     runtime restarts with the new settings."""
     who = _who(request, session)
     if who is None:
         return _login_redirect()
     if not who.allows(Role.OPERATOR):
-        return _page(request, "message.html", who, 403, title="Operators only",
-                     message="Only an operator or an admin can add or change entrances.")
+        return _page(
+            request,
+            "message.html",
+            who,
+            403,
+            title="Operators only",
+            message="Only an operator or an admin can add or change entrances.",
+        )
     row = session.get(Entrance, entrance_id) if 1 <= entrance_id < 2**31 else None
     if row is None:
-        return _page(request, "message.html", who, 404, title="Not found",
-                     message=f"No entrance with id {entrance_id}.")
+        return _page(
+            request,
+            "message.html",
+            who,
+            404,
+            title="Not found",
+            message=f"No entrance with id {entrance_id}.",
+        )
     try:
         body = form.update_body(entrance_out(state, row))
         services.update_entrance(session, state, who, entrance_id, body)
     except _REFUSED as exc:
         status, errors = _refusal(exc)
-        return _entrances_page(request, session, state, who, key=str(entrance_id), form=form,
-                               errors=errors, status_code=status)
-    return RedirectResponse(f"/entrances?saved={entrance_id}#entrance-{entrance_id}",
-                            status_code=303)
+        return _entrances_page(
+            request,
+            session,
+            state,
+            who,
+            key=str(entrance_id),
+            form=form,
+            errors=errors,
+            status_code=status,
+        )
+    return RedirectResponse(
+        f"/entrances?saved={entrance_id}#entrance-{entrance_id}", status_code=303
+    )
 
 
 @router.get("/rules", response_class=HTMLResponse)
@@ -244,8 +311,7 @@ def rules_page(request: Request, session: DB) -> Response:
         return _login_redirect()
     from facegate.server.db.models import AccessRuleRow
 
-    rules = [rule_out(r) for r in session.scalars(select(AccessRuleRow).order_by(
-        AccessRuleRow.id))]
+    rules = [rule_out(r) for r in session.scalars(select(AccessRuleRow).order_by(AccessRuleRow.id))]
     residents = dict(session.execute(select(Resident.id, Resident.name)).all())
     ents = dict(session.execute(select(Entrance.id, Entrance.name)).all())
     return _page(request, "rules.html", who, rules=rules, residents=residents, entrances=ents)
@@ -255,8 +321,15 @@ EVENTS_PER_PAGE = 50
 
 
 @router.get("/events", response_class=HTMLResponse)
-def events_page(request: Request, session: DB, state: State, entrance: str = "",
-                person: str = "", decision: str = "", cursor: str = "") -> Response:
+def events_page(
+    request: Request,
+    session: DB,
+    state: State,
+    entrance: str = "",
+    person: str = "",
+    decision: str = "",
+    cursor: str = "",
+) -> Response:
     """The event log a page at a time (`services.event_page`, as `GET /api/v1/events`)."""
     who = _who(request, session)
     if who is None:
@@ -265,20 +338,27 @@ def events_page(request: Request, session: DB, state: State, entrance: str = "",
     f = services.EventFilter(entrance=entrance or None, person=person or None, decision=dec)
     error = None
     try:
-        rows, next_cursor = services.event_page(state.journal, f, EVENTS_PER_PAGE,
-                                                cursor or None)
+        rows, next_cursor = services.event_page(state.journal, f, EVENTS_PER_PAGE, cursor or None)
     except ApiError as exc:  # a hand-edited page link
         rows, next_cursor, error = [], None, exc.message
     ents = list(session.scalars(select(Entrance.name).order_by(Entrance.name)))
     filters = {"entrance": entrance, "person": person, "decision": decision}
     kept = {k: v for k, v in filters.items() if v}
-    older = (f"/events?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor
-             else None)
+    older = f"/events?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor else None
     newest = f"/events?{urlencode(kept)}" if cursor else None
-    return _page(request, "events.html", who, 400 if error else 200,
-                 events=[event_out(d) for d in rows], entrances=ents,
-                 decisions=[d.value for d in Decision], f=filters, older=older,
-                 newest=newest, error=error)
+    return _page(
+        request,
+        "events.html",
+        who,
+        400 if error else 200,
+        events=[event_out(d) for d in rows],
+        entrances=ents,
+        decisions=[d.value for d in Decision],
+        f=filters,
+        older=older,
+        newest=newest,
+        error=error,
+    )
 
 
 @router.get("/users", response_class=HTMLResponse)
@@ -287,8 +367,13 @@ def users_page(request: Request, session: DB) -> Response:
     if who is None:
         return _login_redirect()
     if not who.allows(Role.ADMIN):
-        return _page(request, "message.html", who, title="Admins only",
-                     message="Only an admin can manage users and API keys.")
+        return _page(
+            request,
+            "message.html",
+            who,
+            title="Admins only",
+            message="Only an admin can manage users and API keys.",
+        )
     users = list(session.scalars(select(User).order_by(User.username)))
     keys = list(session.scalars(select(ApiKey).order_by(ApiKey.name)))
     log = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))

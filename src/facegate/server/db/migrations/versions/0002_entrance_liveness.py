@@ -13,18 +13,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('entrances') as batch:
-        batch.add_column(sa.Column('liveness', sa.JSON(), server_default=sa.text("'{}'"),
-                                   nullable=False))
+    with op.batch_alter_table("entrances") as batch:
+        batch.add_column(
+            sa.Column("liveness", sa.JSON(), server_default=sa.text("'{}'"), nullable=False)
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('entrances') as batch:
-        batch.drop_column('liveness')
+    with op.batch_alter_table("entrances") as batch:
+        batch.drop_column("liveness")
