@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facegate import service
+from facegate import api
 from facegate.engine import FaceEngine
 from facegate.errors import GalleryError, ModelVersionMismatch
 from facegate.gallery.matcher import Gallery
@@ -85,7 +85,7 @@ def test_enrol_then_identify_real_faces(
     astronaut: np.ndarray,
 ) -> None:
     with SQLiteGallery(tmp_path / "g.sqlite") as store:
-        rep = service.enroll(engine, store, "Grace Hopper", [hopper_path])
+        rep = api.enroll(engine, store, "Grace Hopper", [hopper_path])
         assert rep.accepted == [str(hopper_path)] and not rep.rejected
         assert {m: store.templates(m).matrix.shape for m in ("sface", "dlib")} == {
             "sface": (1, 128),
@@ -93,9 +93,9 @@ def test_enrol_then_identify_real_faces(
         }
         again = write_image(tmp_path / "again.jpg", hopper_reshot)
         stranger = write_image(tmp_path / "stranger.png", astronaut)
-        (hit,) = service.identify(engine, store, again)
+        (hit,) = api.identify(engine, store, again)
         assert hit.match.person is not None and hit.match.person.name == "Grace Hopper"
-        (miss,) = service.identify(engine, store, stranger)
+        (miss,) = api.identify(engine, store, stranger)
         assert miss.match.person is None
 
 
@@ -104,9 +104,9 @@ def test_enrolment_keeps_good_photos_and_reports_bad_ones(
 ) -> None:
     blank = write_image(tmp_path / "blank.png", np.full((200, 200, 3), 127, np.uint8))
     with SQLiteGallery(tmp_path / "g.sqlite") as store:
-        rep = service.enroll(engine, store, "Grace", [blank, hopper_path])
+        rep = api.enroll(engine, store, "Grace", [blank, hopper_path])
         assert rep.accepted == [str(hopper_path)]
         assert [(s, e.code) for s, e in rep.rejected] == [(str(blank), "no_face")]
-        nothing = service.enroll(engine, store, "Nobody", [blank])
+        nothing = api.enroll(engine, store, "Nobody", [blank])
         assert nothing.person is None
         assert [p.name for p in store.persons()] == ["Grace"]

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate import service
+from facegate import api
 from facegate.bench.attacks import ATTACK_KINDS, render_attack, render_attack_visit
 from facegate.cli import main
 from facegate.errors import ConfigError
@@ -432,7 +432,7 @@ def test_challenge_not_done_in_time_fails() -> None:
 def hopper_gallery(tmp_path, engine, hopper_path) -> Path:
     path = tmp_path / "gallery.sqlite"
     with SQLiteGallery(path) as store:
-        assert service.enroll(engine, store, "Grace Hopper", [hopper_path]).accepted
+        assert api.enroll(engine, store, "Grace Hopper", [hopper_path]).accepted
     return path
 
 
@@ -476,7 +476,7 @@ def test_real_resident_opens_replay_with_passive_model_does_not(engine, tmp_path
     gallery = tmp_path / "g.sqlite"
     with SQLiteGallery(gallery) as store:
         enrol = cv2.imencode(".png", real[3])[1].tobytes()
-        assert service.enroll(engine, store, "Resident", [enrol]).accepted
+        assert api.enroll(engine, store, "Resident", [enrol]).accepted
     events = run_door(engine, gallery, real[10:], build_liveness(LivenessConfig(), engine))
     opens = [e for e in events if e.decision is Decision.OPEN]
     assert len(opens) == 1, [e.to_dict() for e in events]

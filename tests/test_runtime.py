@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate import service
+from facegate import api
 from facegate.cli import main
 from facegate.config import EngineConfig, load_config
 from facegate.engine import FaceEngine
@@ -59,7 +59,7 @@ def approach(photo: np.ndarray, frames: int = 24, size=(640, 480)) -> list[np.nd
 def gallery(tmp_path: Path, engine: FaceEngine, hopper_path: Path) -> Path:
     path = tmp_path / "gallery.sqlite"
     with SQLiteGallery(path) as store:
-        assert service.enroll(engine, store, "Grace Hopper", [hopper_path]).accepted
+        assert api.enroll(engine, store, "Grace Hopper", [hopper_path]).accepted
     return path
 
 
@@ -87,7 +87,7 @@ def test_resident_walking_up_opens_once(engine, gallery, hopper) -> None:
 def test_stranger_is_journalled_as_unknown(engine, tmp_path, astronaut, hopper) -> None:
     path = tmp_path / "g.sqlite"
     with SQLiteGallery(path) as store:
-        assert service.enroll(
+        assert api.enroll(
             engine, store, "Eileen Collins", [cv2.imencode(".png", astronaut)[1].tobytes()]
         ).accepted
         events: list[DoorEvent] = []
@@ -265,7 +265,7 @@ def test_real_clip_admits_resident_enrolled_from_another_part(engine, tmp_path) 
     path = tmp_path / "g.sqlite"
     with SQLiteGallery(path) as store:
         enrol = cv2.imencode(".png", frames[5])[1].tobytes()
-        assert service.enroll(engine, store, "Visitor", [enrol]).accepted
+        assert api.enroll(engine, store, "Visitor", [enrol]).accepted
         events: list[DoorEvent] = []
         make_runtime(engine, store, frames[60:], [events.append]).run()
     assert [(e.decision, e.person) for e in events] == [(Decision.OPEN, "Visitor")]
@@ -277,7 +277,7 @@ def test_real_clip_with_nobody_enrolled_never_opens(engine, tmp_path, astronaut)
     frames = read_video(video, 150)
     path = tmp_path / "g.sqlite"
     with SQLiteGallery(path) as store:
-        assert service.enroll(
+        assert api.enroll(
             engine, store, "Eileen Collins", [cv2.imencode(".png", astronaut)[1].tobytes()]
         ).accepted
         events: list[DoorEvent] = []

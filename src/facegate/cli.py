@@ -1,6 +1,6 @@
 """`facegate` command line: human output by default, `--json` for machines.
 
-Every subcommand is a thin shell over `facegate.service` (the REST API calls the same
+Every subcommand is a thin shell over `facegate.api` (the REST API calls the same
 functions). A FaceGateError becomes `error: <message>` and a non-zero exit, never a traceback.
 """
 
@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from facegate import service
+from facegate import api
 from facegate.config import FaceGateConfig, load_config
 from facegate.engine import FaceEngine
 from facegate.errors import DataError, FaceGateError
@@ -71,7 +71,7 @@ def _db_path(args: argparse.Namespace) -> Path:
 def cmd_enroll(args: argparse.Namespace) -> int:
     engine = _engine(args)
     with SQLiteGallery(_db_path(args)) as store:
-        report = service.enroll(engine, store, args.name, args.images)
+        report = api.enroll(engine, store, args.name, args.images)
     lines = [
         f"enrolled {args.name}: {len(report.accepted)} photo(s) accepted"
         + (f", {report.person.photos} in gallery" if report.person else "")
@@ -86,7 +86,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 def cmd_identify(args: argparse.Namespace) -> int:
     engine = _engine(args)
     with SQLiteGallery(_db_path(args), create=False) as store:
-        results = service.identify(engine, store, args.image, top_k=args.top)
+        results = api.identify(engine, store, args.image, top_k=args.top)
     human = []
     for i, r in enumerate(results):
         who = r.match.person.name if r.match.person else "unknown"
@@ -100,7 +100,7 @@ def cmd_identify(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    res = service.verify(engine, args.image1, args.image2)
+    res = api.verify(engine, args.image1, args.image2)
     verdict = "same person" if res.same else "different people"
     _emit(
         args,
@@ -117,7 +117,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
     status = 0
     for path in args.images:
         try:
-            faces = service.embed(engine, path, model=args.model)
+            faces = api.embed(engine, path, model=args.model)
             print(
                 json.dumps(
                     {"path": path, "model": args.model or engine.config.model, "faces": faces}
@@ -519,7 +519,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "demo.sqlite"
         with SQLiteGallery(db) as store:
-            rep = service.enroll(engine, store, "Grace Hopper", [hopper])
+            rep = api.enroll(engine, store, "Grace Hopper", [hopper])
             if not rep.accepted:
                 raise FaceGateError(f"demo enrolment failed: {rep.rejected[0][1]}")
             print(f"enrolled Grace Hopper ({engine.config.model}, gallery {db.name})")
@@ -527,7 +527,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 ("Grace Hopper, another shot", hopper_again),
                 ("a stranger", stranger),
             ):
-                r = service.identify(engine, store, img)[0]
+                r = api.identify(engine, store, img)[0]
                 who = r.match.person.name if r.match.person else "unknown"
                 print(
                     f"{label}: identified as {who} (score {r.match.score:.3f}, threshold "

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from facegate.config import RuntimeConfig
 from facegate.server.db.database import MIGRATIONS, make_engine, migrate
 from facegate.server.db.models import Base, Entrance
-from facegate.server.entrances import EntranceSettings
+from facegate.server.runtimes import EntranceSettings
 
 
 def test_migrations_match_the_models_and_are_idempotent(db_url: str) -> None:

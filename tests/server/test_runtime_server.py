@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from facegate.demo import demo_images
+from facegate.server.access_policy import DbAccessPolicy
 from facegate.server.db.models import AccessRuleRow
-from facegate.server.entrances import DbAccessPolicy
 from facegate.server.schemas import EntranceStatus
 from tests.server.conftest import Api, walk_up_video
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facegate import service
+from facegate import api
 from facegate.bench.door import Visit, lfw_people, plan
 from facegate.engine import FaceEngine
 from facegate.errors import ConfigError
@@ -66,7 +66,7 @@ def score_plan(
     models = engine.model_names
     with tempfile.TemporaryDirectory() as tmp, SQLiteGallery(Path(tmp) / "g.sqlite") as store:
         for name, rels in tqdm(enrol.items(), desc="enrol", disable=not progress):
-            service.enroll(engine, store, name, [root / "gray" / r for r in rels])
+            api.enroll(engine, store, name, [root / "gray" / r for r in rels])
         galleries = {m: Gallery(store.templates(m), engine.version(m)) for m in models}
     first = galleries[models[0]]
     pids = sorted(set(int(p) for p in first.person_ids))

@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facegate import service
+from facegate import api
 from facegate.bench.clips import VisitClip, render_visit
 from facegate.engine import FaceEngine
 from facegate.errors import DataError
@@ -294,7 +294,7 @@ def run(
     with tempfile.TemporaryDirectory() as tmp, SQLiteGallery(Path(tmp) / "g.sqlite") as store:
         enrolled = 0
         for name, rels in tqdm(enrol.items(), desc="enrol", disable=not progress):
-            rep = service.enroll(engine, store, name, [root / "gray" / r for r in rels])
+            rep = api.enroll(engine, store, name, [root / "gray" / r for r in rels])
             rejected += len(rep.rejected)
             enrolled += bool(rep.accepted)
         for i, visit in enumerate(tqdm(visits, desc="visits", disable=not progress)):

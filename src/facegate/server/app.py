@@ -28,10 +28,10 @@ from facegate.server.auth import ensure_admin
 from facegate.server.db.database import make_engine, migrate, session_factory, transaction
 from facegate.server.db.models import Entrance
 from facegate.server.deps import Viewer, get_state
-from facegate.server.entrances import EntranceManager
-from facegate.server.gallery import SqlGallery
 from facegate.server.metrics import Metrics
+from facegate.server.runtimes import EntranceManager
 from facegate.server.schemas import HealthOut
+from facegate.server.sql_gallery import SqlGallery
 from facegate.server.state import ServerState
 
 log = logging.getLogger("facegate.server")

@@ -24,12 +24,12 @@ from facegate.runtime.events import Decision
 from facegate.runtime.journal import Journal
 from facegate.runtime.liveness import LivenessConfig
 from facegate.runtime.sources import SourceConfig, is_camera_spec
+from facegate.server.access_policy import RULES
 from facegate.server.api.errors import ApiError, not_found
 from facegate.server.auth import Principal
 from facegate.server.db.database import bump
 from facegate.server.db.models import Entrance
 from facegate.server.deps import audit
-from facegate.server.entrances import RULES
 from facegate.server.schemas import EntranceIn, EntranceUpdate
 from facegate.server.state import ServerState
 

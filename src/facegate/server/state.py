@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
 from facegate.runtime.journal import Journal
-from facegate.server.entrances import EntranceManager
-from facegate.server.gallery import SqlGallery
 from facegate.server.metrics import Metrics
+from facegate.server.runtimes import EntranceManager
+from facegate.server.sql_gallery import SqlGallery
 
 
 @dataclass

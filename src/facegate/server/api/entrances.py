@@ -16,11 +16,11 @@ from facegate.runtime.liveness import LivenessConfig
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import SourceConfig
 from facegate.server import services
+from facegate.server.access_policy import RULES
 from facegate.server.api.errors import ApiError
 from facegate.server.db.database import bump
 from facegate.server.db.models import Entrance
 from facegate.server.deps import DB, Operator, State, Viewer, audit
-from facegate.server.entrances import RULES
 from facegate.server.schemas import (
     DB_INT,
     ERRORS,

@@ -1,4 +1,4 @@
-"""1:N and 1:1 for integrations: `service.identify` / `service.verify`, as the CLI calls them,
+"""1:N and 1:1 for integrations: `api.identify` / `api.verify`, as the CLI calls them,
 with the same bad-input handling (a 4xx naming the problem, never a 500)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
 
-from facegate import service
+from facegate import api
 from facegate.server.api.residents import read_upload
 from facegate.server.deps import State, Viewer
 from facegate.server.schemas import ERRORS, CandidateOut, IdentifyOut, PersonRef, VerifyOut
@@ -35,7 +35,7 @@ def identify(
     scores above the calibrated threshold."""
     data = read_upload(file, state.config.server.max_upload_mb)
     with state.face_engine() as engine:
-        results = service.identify(engine, state.gallery, data, top_k=top)
+        results = api.identify(engine, state.gallery, data, top_k=top)
         model = "fusion" if engine.config.fusion else engine.config.model
         fmr = engine.config.fmr
     best = results[0]
@@ -66,7 +66,7 @@ def verify(
     max_mb = state.config.server.max_upload_mb
     a, b = read_upload(file1, max_mb), read_upload(file2, max_mb)
     with state.face_engine() as engine:
-        r = service.verify(engine, a, b)
+        r = api.verify(engine, a, b)
     return VerifyOut(
         same=r.same,
         score=round(r.score, 4),

@@ -1,4 +1,4 @@
-"""Residents and their enrolment photos. Upload runs `service.enroll`, the function behind
+"""Residents and their enrolment photos. Upload runs `api.enroll`, the function behind
 `facegate enroll`: same quality gate, same messages, templates for every recogniser."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from facegate import service
+from facegate import api
 from facegate.errors import FaceGateError
 from facegate.gallery.store import NewTemplate, Person
 from facegate.imageio import load_image
@@ -19,7 +19,6 @@ from facegate.server.api.errors import ApiError, not_found, photo_reason, status
 from facegate.server.db.database import bump
 from facegate.server.db.models import Photo, Resident, Template
 from facegate.server.deps import DB, Operator, State, Viewer, audit
-from facegate.server.gallery import GALLERY, SqlGallery, photo_count
 from facegate.server.schemas import (
     DB_INT,
     ERRORS,
@@ -30,6 +29,7 @@ from facegate.server.schemas import (
     ResidentOut,
     ResidentUpdate,
 )
+from facegate.server.sql_gallery import GALLERY, SqlGallery, photo_count
 
 router = APIRouter(
     prefix="/residents", tags=["residents"], responses={k: ERRORS[k] for k in (401, 403, 503)}
@@ -160,7 +160,7 @@ def _thumbnail(data: bytes) -> bytes | None:
 
 
 class _PhotoTarget:
-    """The `GalleryStore` `service.enroll` writes to for one upload: the photo row, its
+    """The `GalleryStore` `api.enroll` writes to for one upload: the photo row, its
     templates and the audit entry land in one transaction."""
 
     def __init__(
@@ -233,7 +233,7 @@ def add_photo(
     data = read_upload(file, state.config.server.max_upload_mb)
     target = _PhotoTarget(state.gallery, resident_id, filename, data, who.name)
     with state.face_engine() as engine:
-        report = service.enroll(engine, target, name, [data])  # type: ignore[arg-type]
+        report = api.enroll(engine, target, name, [data])  # type: ignore[arg-type]
     if report.rejected:
         _, exc = report.rejected[0]
         msg = str(exc).replace("upload:", f"{filename}:", 1)

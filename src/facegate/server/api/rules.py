@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from facegate.server.access_policy import RULES
 from facegate.server.api.errors import ApiError, not_found
 from facegate.server.db.database import bump
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident
 from facegate.server.deps import DB, Operator, Viewer, audit
-from facegate.server.entrances import RULES
 from facegate.server.schemas import DB_INT, ERRORS, RuleIn, RuleOut
 
 router = APIRouter(

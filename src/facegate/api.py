@@ -19,7 +19,7 @@ from facegate.gallery.store import GalleryStore, NewTemplate, Person
 from facegate.imageio import load_image
 from facegate.models.align import align_arcface
 from facegate.models.base import Face
-from facegate.quality import sharpness
+from facegate.runtime.quality import sharpness
 
 ImageSource = str | os.PathLike[str] | bytes
 

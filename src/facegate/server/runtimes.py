@@ -16,18 +16,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import EngineConfig, RuntimeConfig
 from facegate.engine import FaceEngine
 from facegate.errors import FaceGateError
-from facegate.runtime.access import AccessConfig, AccessPolicy, AccessRule, AccessVerdict
 from facegate.runtime.app import entrance_liveness
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorActuator, build_door
@@ -44,15 +42,13 @@ from facegate.runtime.sources import (
     WallClock,
     source_from_config,
 )
-from facegate.server.db.database import counter, transaction
-from facegate.server.db.models import AccessRuleRow, Entrance, Resident
-from facegate.server.gallery import GALLERY, SqlGallery
+from facegate.server.access_policy import DbAccessPolicy
+from facegate.server.db.models import Entrance
 from facegate.server.metrics import Metrics
 from facegate.server.schemas import EntranceStatus, LivenessStatus
+from facegate.server.sql_gallery import SqlGallery
 
-log = logging.getLogger("facegate.server.entrances")
-
-RULES = "rules"
+log = logging.getLogger("facegate.server.runtimes")
 
 
 @dataclass
@@ -137,113 +133,6 @@ def liveness_status(d: dict[str, Any], described_by: str) -> LivenessStatus:
         note=note,
         summary=summary,
     )
-
-
-class DbAccessPolicy(AccessPolicy):
-    """The runtime's `AccessPolicy` over rules and residents in the server DB.
-
-    Rules become an `AccessConfig` (resident ids -> names, entrance ids -> names), so the
-    door decides exactly as `facegate run` would with the same rules in YAML. A resident who
-    is inactive or outside valid-from/until is refused first. Guest-pass uses are persisted
-    on every open, so a restart does not hand out extra uses.
-    """
-
-    def __init__(self, factory: sessionmaker[Session]) -> None:
-        super().__init__(AccessConfig())
-        self._factory = factory
-        self._inner = AccessPolicy(AccessConfig())
-        self._rule_ids: list[int] = []
-        self._residents: dict[str, Resident] = {}
-        self._version: tuple[int, int] | None = None
-        self.refresh()
-
-    def refresh(self, force: bool = False) -> bool:
-        """Rebuild from the DB when rules or residents changed; True when it did."""
-        with self._factory() as s:
-            version = (counter(s, RULES), counter(s, GALLERY))
-            if version == self._version and not force:
-                return False
-            residents = {r.id: r for r in s.scalars(select(Resident))}
-            entrances = dict(s.execute(select(Entrance.id, Entrance.name)).all())
-            rows = list(
-                s.scalars(
-                    select(AccessRuleRow).where(AccessRuleRow.active).order_by(AccessRuleRow.id)
-                )
-            )
-            s.expunge_all()
-        rules, ids, uses = [], [], {}
-        for row in rows:
-            people = (
-                ["*"]
-                if row.resident_ids is None
-                else [residents[i].name for i in row.resident_ids if i in residents]
-            )
-            where = (
-                ["*"]
-                if row.entrance_ids is None
-                else [entrances[i] for i in row.entrance_ids if i in entrances]
-            )
-            if not people or not where:
-                continue  # everyone it named was deleted: it grants nothing
-            rules.append(
-                AccessRule(
-                    people=people,
-                    entrances=where,
-                    windows=row.windows,
-                    valid_from=row.valid_from,
-                    valid_until=row.valid_until,
-                    max_uses=row.max_uses,
-                )
-            )
-            uses[len(ids)] = row.uses
-            ids.append(row.id)
-        inner = AccessPolicy(AccessConfig(rules=rules), uses)
-        with self._lock:
-            self._inner, self._rule_ids = inner, ids
-            self._residents = {r.name.casefold(): r for r in residents.values()}
-            self._version = version
-        return True
-
-    def check(self, person: str, entrance: str, when: datetime) -> AccessVerdict:
-        with self._lock:
-            res = self._residents.get(person.strip().casefold())
-            inner = self._inner
-        if res is not None:
-            if not res.active:
-                return AccessVerdict(False, f"{person} is not an active resident", None)
-            if res.valid_from is not None and when < res.valid_from:
-                return AccessVerdict(
-                    False,
-                    f"{person} is a resident only from {res.valid_from:%Y-%m-%d %H:%M} UTC",
-                    None,
-                )
-            if res.valid_until is not None and when >= res.valid_until:
-                return AccessVerdict(
-                    False,
-                    f"{person} was a resident until {res.valid_until:%Y-%m-%d %H:%M} UTC",
-                    None,
-                )
-        return inner.check(person, entrance, when)
-
-    def record_use(self, rule_index: int) -> int:
-        with self._lock:
-            inner, ids = self._inner, self._rule_ids
-        n = inner.record_use(rule_index)
-        try:
-            with transaction(self._factory) as s:
-                s.execute(
-                    update(AccessRuleRow)
-                    .where(AccessRuleRow.id == ids[rule_index])
-                    .values(uses=AccessRuleRow.uses + 1)
-                )
-        except Exception:  # the door already opened; the count is kept in memory meanwhile
-            log.exception("could not persist the use of access rule %d", ids[rule_index])
-        return n
-
-    @property
-    def uses(self) -> dict[int, int]:
-        with self._lock:
-            return self._inner.uses
 
 
 @dataclass
