@@ -14,7 +14,7 @@ from facegate.bench.pad import Sample, find_samples, report_passive, threshold_a
 from facegate.cli import main
 from facegate.errors import DataError
 from tests.conftest import require_data, write_image
-from tests.test_liveness import require_pad_model
+from tests.runtime.liveness.test_liveness import require_pad_model
 
 
 def test_threshold_at_bpcer_rejects_at_most_the_target() -> None:
