@@ -60,7 +60,7 @@ def clip(tmp_path: Path) -> Path:
 
 def data_video(rel: str) -> Path:
     env = os.environ.get("FACEGATE_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    base = Path(env) if env else Path(__file__).resolve().parents[3].parent / "shared" / "data"
     path = base / "video" / rel
     if not path.exists():
         pytest.skip(f"evaluation video {path} is absent (set FACEGATE_DATA to ../shared/data)")
