@@ -73,8 +73,8 @@ def test_same_person_matches_and_stranger_does_not(
     for v in (a, b, c):
         assert v.shape == (128,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
     t = engine.threshold(model, 1e-4)
-    assert engine.compare(a, b, model=model) > t
-    assert engine.compare(a, c, model=model) < engine.threshold(model, 1e-3)
+    assert engine.compare(a, b) > t
+    assert engine.compare(a, c) < engine.threshold(model, 1e-3)
     assert engine.compare(a, b) == pytest.approx(engine.compare(b, a))
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from facegate.engine import FaceEngine
 from facegate.errors import FaceGateError, FaceQualityError, MultipleFacesError, NoFaceError
-from facegate.gallery.matcher import Candidate, Gallery, Match
+from facegate.gallery.matcher import Candidate, Gallery, Match, load_galleries
 from facegate.gallery.store import GalleryStore, NewTemplate, Person
 from facegate.imageio import load_image
 from facegate.models.align import align_arcface
@@ -133,9 +133,10 @@ class FaceMatch:
         }
 
 
-def load_galleries(engine: FaceEngine, store: GalleryStore) -> dict[str, Gallery]:
+def _galleries(engine: FaceEngine, store: GalleryStore) -> dict[str, Gallery]:
+    """The galleries a 1:N answer is decided on: the model's, or every model's for fusion."""
     models = engine.model_names if engine.config.fusion else [engine.config.model]
-    return {m: Gallery(store.templates(m), engine.version(m)) for m in models}
+    return load_galleries(store, {m: engine.version(m) for m in models})
 
 
 def match_face(
@@ -180,7 +181,7 @@ def identify(
     faces = engine.detect(image)
     if not faces:
         raise NoFaceError(f"{_label(source)}: no face found")
-    galleries = load_galleries(engine, store)
+    galleries = _galleries(engine, store)
     return [match_face(engine, galleries, image, f, top_k) for f in faces]
 
 

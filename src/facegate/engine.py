@@ -12,15 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from facegate.config import EngineConfig, FaceGateConfig, RecognizerConfig, load_config
 from facegate.errors import ConfigError
 from facegate.gallery.thresholds import Calibration, calibration_key, load_calibrations
 from facegate.imageio import to_bgr
 from facegate.models.arcface import ArcFaceONNX, sface
 from facegate.models.base import Detector, Embedder, Face
+from facegate.models.config import EngineConfig, RecognizerConfig
 from facegate.models.dlib_resnet import DlibResNet
 from facegate.models.files import default_cache_dir
 from facegate.models.yunet import YuNet
+from facegate.schema import read_mapping, validate
 
 
 class FaceEngine:
@@ -30,22 +31,30 @@ class FaceEngine:
         self._detector: Detector | None = None
         self._embedders: dict[str, Embedder] = {}
         self._calibrations = load_calibrations()
+        self._warm: set[str] = set()  # "detector" and the recognisers run once already
 
     @classmethod
     def from_config(
-        cls, source: EngineConfig | FaceGateConfig | Mapping[str, Any] | str | os.PathLike | None
+        cls, source: EngineConfig | Mapping[str, Any] | str | os.PathLike | object | None
     ) -> FaceEngine:
-        """Build from an EngineConfig, a whole FaceGateConfig, a dict or a YAML file path.
+        """Build from an EngineConfig, a whole `FaceGateConfig`, a dict or a YAML file path.
 
-        A dict or file may hold the engine section alone or a whole config with `engine:`.
+        A dict or file may hold the engine section alone or a whole config with `engine:`;
+        only the engine section is read (the engine knows nothing of the other sections).
         """
+        if source is None:
+            return cls()
         if isinstance(source, EngineConfig):
             return cls(source)
-        if isinstance(source, FaceGateConfig):
+        if isinstance(getattr(source, "engine", None), EngineConfig):  # a FaceGateConfig
             return cls(source.engine)
-        if isinstance(source, Mapping) and "engine" not in source:
-            source = {"engine": dict(source)}
-        return cls(load_config(source).engine)
+        where = "config"
+        if isinstance(source, str | os.PathLike):
+            where, source = str(source), read_mapping(source)
+        if not isinstance(source, Mapping):
+            raise ConfigError(f"cannot build an engine from {type(source).__name__}")
+        section = source.get("engine", {}) if "engine" in source else source
+        return cls(validate(EngineConfig, dict(section or {}), f"{where} (engine)"))
 
     # -- models ---------------------------------------------------------------------------
     @property
@@ -127,17 +136,38 @@ class FaceEngine:
         return self.embedder(model).embed(to_bgr(image), faces, flip=flip)
 
     @staticmethod
-    def compare(a: np.ndarray, b: np.ndarray, model: str | None = None) -> float:
+    def compare(a: np.ndarray, b: np.ndarray) -> float:
         """Cosine similarity of two embeddings of the same model (higher = more alike).
 
-        `model` is accepted for symmetry with the thresholds; every model here scores by
-        cosine of L2-normalised vectors.
+        Every recogniser here scores by cosine of L2-normalised vectors, so this takes no
+        model; which threshold applies does depend on the model: `threshold(model, fmr)`.
         """
         a = np.asarray(a, np.float32).ravel()
         b = np.asarray(b, np.float32).ravel()
         if a.shape != b.shape:
             raise ValueError(f"embeddings differ in size ({a.size} vs {b.size}): different models?")
         return float(a @ b / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-12))
+
+    def warm_up(self, models: Sequence[str] = ()) -> bool:
+        """Load and run once the detector and the named recognisers, each only the first time:
+        ONNX Runtime allocates its buffers on the first run, and a visitor must not wait for
+        that (nor for the confirming model loading mid-visit). True if anything ran."""
+        todo = [m for m in ("detector", *models) if m not in self._warm]
+        if not todo:
+            return False
+        image = np.full((160, 160, 3), 128, np.uint8)
+        face = Face(
+            np.array([40, 30, 80, 100], np.float32),
+            np.array([[62, 70], [98, 70], [80, 90], [66, 110], [94, 110]], np.float32),
+            1.0,
+        )
+        for name in todo:
+            if name == "detector":
+                self.detect(image)
+            else:
+                self.embed(image, face, name)
+            self._warm.add(name)
+        return True
 
     # -- decisions -------------------------------------------------------------------------
     def calibration(self, model: str | None = None, flip: bool | None = None) -> Calibration:

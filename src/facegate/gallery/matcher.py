@@ -7,12 +7,13 @@ embedding spaces gives scores that look valid and mean nothing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from facegate.errors import ModelVersionMismatch
-from facegate.gallery.store import TemplateSet
+from facegate.gallery.store import GalleryStore, TemplateSet
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ class Gallery:
     def __len__(self) -> int:
         return len(self._unique)
 
+    def __contains__(self, person_id: object) -> bool:
+        """Whether the person has at least one template of this model."""
+        i = int(np.searchsorted(self._unique, person_id)) if len(self._unique) else 0
+        return i < len(self._unique) and self._unique[i] == person_id
+
     def scores(self, embedding: np.ndarray) -> dict[int, float]:
         """Best template score per person."""
         if not len(self.matrix):
@@ -86,3 +92,13 @@ class Gallery:
             return Match(None, float("-inf"), threshold, [])
         best = cands[0]
         return Match(best if best.score >= threshold else None, best.score, threshold, cands)
+
+
+def load_galleries(store: GalleryStore, versions: Mapping[str, str]) -> dict[str, Gallery]:
+    """One gallery per named model (`{model: version}`), an empty one included.
+
+    Every caller loads through here, so the rule is one: a model that is part of a decision
+    always has a gallery, and a person missing from it is *missing*, not a reason to skip
+    the model (the door must not quietly open on one recogniser when two are configured).
+    """
+    return {model: Gallery(store.templates(model), version) for model, version in versions.items()}

@@ -43,6 +43,7 @@ class ArcFaceONNX:
     """Embedder for an ONNX model taking aligned 112x112 RGB crops."""
 
     input_size = 112
+    uses_arcface_crop = True  # `crops()` is align_arcface at 112: see base.Embedder
 
     def __init__(
         self,

@@ -59,6 +59,10 @@ class Embedder(Protocol):
     name: str
     version: str  # identifies the embedding space; stored with every template
     dim: int
+    # True when `crops()` is the 112x112 ArcFace crop (`models.align.align_arcface`) that the
+    # runtime's quality gate has already made: the runtime then embeds that crop instead of
+    # aligning the face a second time.
+    uses_arcface_crop: bool
 
     def prepare(self) -> Embedder: ...
 

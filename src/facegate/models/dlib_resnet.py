@@ -23,6 +23,7 @@ class DlibResNet:
     name = "dlib"
     dim = 128
     version = DLIB_RESNET.version
+    uses_arcface_crop = False  # dlib aligns its own 150x150 chip with its 5-point predictor
 
     def __init__(self) -> None:
         self._sp = None

@@ -251,6 +251,11 @@ class AccessPolicy:
                 # Counts saved for a rule list that has since shrunk: nothing to apply them to.
                 log.warning("ignoring use count for access rule %d: no such rule", index)
 
+    def refresh(self) -> bool:
+        """Pick up rules changed elsewhere; True when they changed. A policy from a config
+        file never changes while running; the server's (`DbAccessPolicy`) reads its DB."""
+        return False
+
     @property
     def uses(self) -> dict[int, int]:
         """Rule index -> times used; a copy, for the caller to persist."""

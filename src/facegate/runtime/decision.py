@@ -141,6 +141,23 @@ def snapshot(shot: Shot | None, margin: float = 0.35) -> np.ndarray | None:
     return cv2.resize(crop, None, fx=s, fy=s) if s < 1 else crop.copy()
 
 
+def decision_models(cfg: DecisionConfig, engine: FaceEngine) -> tuple[str, str | None]:
+    """(the per-shot model, the confirming model or None), from the configuration alone.
+
+    Never from what the galleries hold: a confirming model with no templates yet must
+    refuse residents, not be skipped, or the door opens on one recogniser (fail closed).
+    `confirm` with a single recogniser configured is a configuration error, said at start.
+    """
+    fast = engine.config.model
+    others = [m for m in engine.model_names if m != fast]
+    if cfg.confirm and not others:
+        raise ConfigError(
+            f"decision.confirm is on, but engine.recognizers has only '{fast}': add a second "
+            "recogniser to confirm with, or set decision.confirm: false to open on one"
+        )
+    return fast, (others[0] if cfg.confirm else None)
+
+
 class Decider:
     def __init__(
         self,
@@ -154,10 +171,9 @@ class Decider:
         self.cfg = cfg
         self.entrance = entrance
         self.engine = engine
-        self.fast = engine.config.model
-        others = [m for m in engine.model_names if m != self.fast and m in galleries]
-        self.confirm_model = others[0] if cfg.confirm and others else None
-        self.galleries = galleries
+        self.fast, self.confirm_model = decision_models(cfg, engine)
+        self.galleries: dict[str, Gallery] = {}
+        self.set_galleries(galleries)
         self.liveness = liveness
         self.access = access
         self.threshold = engine.threshold(self.fast, cfg.fmr)
@@ -182,7 +198,15 @@ class Decider:
                     cfg.confirm_fmr,
                 )
 
+    @property
+    def models(self) -> list[str]:
+        """The recognisers this decision uses: the galleries it needs, the models to warm."""
+        return [m for m in (self.fast, self.confirm_model) if m]
+
     def set_galleries(self, galleries: dict[str, Gallery]) -> None:
+        missing = [m for m in self.models if m not in galleries]
+        if missing:  # a caller's bug: fail loudly rather than decide without a model
+            raise ConfigError(f"no gallery loaded for {', '.join(missing)}")
         self.galleries = galleries
 
     def wants_embedding(self, ev: TrackEvidence) -> bool:
@@ -237,10 +261,12 @@ class Decider:
             fast_score, shot = ev.top_shots[pid]
             if ev.confirm_tries >= self.cfg.max_confirm_tries or shot is ev.confirm_shot:
                 return None  # out of tries, or no higher-scoring shot since the last try
+            if pid not in self.galleries[self.confirm_model]:
+                return self._refuse_unconfirmable(ev, pid, name, all_scores)
             ev.confirm_tries += 1
             ev.confirm_shot = shot
             emb = self.engine.embed(shot.image, shot.face, model=self.confirm_model)
-            score = self.galleries[self.confirm_model].scores(emb).get(pid, float("-inf"))
+            score = self.galleries[self.confirm_model].scores(emb)[pid]
             ev.confirm_scores[self.confirm_model] = score
             if self.fusion_threshold is not None:
                 fused = (
@@ -297,7 +323,27 @@ class Decider:
             f", confirmed by {how}" if self.confirm_model else ""
         )
         event.time_to_open_ms = 1000.0 * (now - ev.first_t)
+        event.clock_t = now
         return event
+
+    def _refuse_unconfirmable(
+        self, ev: TrackEvidence, pid: int, name: str, scores: dict[str, float]
+    ) -> DoorEvent:
+        """A resident the confirming model cannot check (enrolled while it was not loaded, or
+        their templates were lost): the door stays shut and the journal says how to fix it."""
+        ev.decided = Decision.DENY
+        return DoorEvent(
+            Decision.DENY,
+            self.entrance,
+            f"{name} has no {self.confirm_model} template, so the second recogniser cannot "
+            f"confirm them: re-enrol {name}'s photos",
+            track=ev.track_id,
+            person=name,
+            person_id=pid,
+            scores=scores,
+            liveness=self.liveness.verdict(ev.track_id).to_dict(),
+            snapshot=snapshot(ev.vote_shots[pid]),
+        )
 
     def finish(self, ev: TrackEvidence) -> DoorEvent | None:
         """A track ended: journal an unknown visitor if we saw a good shot and never decided."""

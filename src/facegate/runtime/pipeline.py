@@ -17,24 +17,21 @@ every millisecond of work, without waiting in real time.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from facegate.engine import FaceEngine
-from facegate.gallery.matcher import Gallery
+from facegate.gallery.matcher import Gallery, load_galleries
 from facegate.gallery.store import GalleryStore
 from facegate.models.align import align_arcface
-from facegate.models.base import Face
 from facegate.runtime.access import AccessConfig, AccessPolicy
-from facegate.runtime.decision import Decider, DecisionConfig, Shot, TrackEvidence
-from facegate.runtime.events import DoorEvent
+from facegate.runtime.decision import Decider, DecisionConfig, Shot, TrackEvidence, decision_models
+from facegate.runtime.events import DoorEvent, EventBus
 from facegate.runtime.liveness import Liveness, NoLiveness
 from facegate.runtime.memory import release_free_memory
 from facegate.runtime.quality import QualityConfig, assess
+from facegate.runtime.scheduler import Scheduler
 from facegate.runtime.sources import Clock, Source, VirtualClock
 from facegate.runtime.tracker import Tracker
 
@@ -66,6 +63,13 @@ class RunStats:
 
 
 class Runtime:
+    """The frame loop over parts it is given; `runtime.entrance.Entrance` assembles them.
+
+    Everything comes in through the constructor: the events go to `events` (an `EventBus`
+    made before the source, so a camera's outage at start is not lost), periodic work runs
+    from `scheduler` between frames, and `warm_up()` runs before the first frame.
+    """
+
     def __init__(
         self,
         *,
@@ -78,9 +82,13 @@ class Runtime:
         quality: QualityConfig | None = None,
         liveness: Liveness | None = None,
         access: AccessPolicy | None = None,
-        sinks: list[Callable[[DoorEvent], None]] | None = None,
-        tracker: Tracker | None = None,
+        events: EventBus | None = None,
+        sinks: list[Callable[[DoorEvent], object]] | None = None,
+        scheduler: Scheduler | None = None,
+        track_max_age_s: float = 1.0,
     ) -> None:
+        if events is not None and sinks:
+            raise ValueError("give the sinks to the EventBus, or sinks without one")
         self.entrance = entrance
         self.engine = engine
         self.store = store
@@ -88,12 +96,15 @@ class Runtime:
         self.clock = clock
         self.quality = quality or QualityConfig()
         self.liveness = liveness or NoLiveness()
-        self.tracker = tracker or Tracker()
-        self.sinks = sinks or []
-        self._lock = threading.Lock()
+        self.tracker = Tracker(max_age_s=track_max_age_s)
+        self.events = events or EventBus(sinks or [])
+        self.scheduler = scheduler or Scheduler()
         self.fast = engine.embedder()
+        decision = decision or DecisionConfig()
+        self._models = [m for m in decision_models(decision, engine) if m]
+        self._gallery_version = store.data_version()
         self.decider = Decider(
-            decision or DecisionConfig(),
+            decision,
             entrance,
             engine,
             self.load_galleries(),
@@ -101,52 +112,26 @@ class Runtime:
             access or AccessPolicy(AccessConfig()),
         )
         self.evidence: dict[int, TrackEvidence] = {}
-        self.stats = RunStats()
-        self._periodic: list[list] = []  # [interval_s, due (monotonic), fn]
-        self._gallery_version = store.data_version()
+        self.stats = RunStats(events=self.events.counts)
         self._warm = False
 
     def load_galleries(self) -> dict[str, Gallery]:
-        """The fast model's gallery, and the confirming model's when it has templates."""
-        out = {}
-        for name in self.engine.model_names:
-            ts = self.store.templates(name)
-            if name == self.engine.config.model or len(ts.matrix):
-                out[name] = Gallery(ts, self.engine.version(name))
-        return out
+        """Every gallery the decision uses, empty ones included (`gallery.load_galleries`)."""
+        return load_galleries(self.store, {m: self.engine.version(m) for m in self._models})
 
-    def reload_gallery(self) -> None:
-        """Pick up enrolments made while running (CLI, server sync), when there are any."""
+    def reload_gallery(self) -> bool:
+        """Pick up enrolments made while running (CLI, server); True when it reloaded."""
         version = self.store.data_version()
-        if version != self._gallery_version:
-            self.decider.set_galleries(self.load_galleries())
-            self._gallery_version = version
-            log.info("gallery reloaded")
-
-    def every(self, interval_s: float, fn: Callable[[], object]) -> None:
-        """Run `fn` from the loop every `interval_s` (wall time); failures are logged."""
-        self._periodic.append([interval_s, time.monotonic() + interval_s, fn])
-
-    def _housekeeping(self) -> None:
-        now = time.monotonic()
-        for task in self._periodic:
-            if now >= task[1]:
-                task[1] = now + task[0]
-                try:
-                    task[2]()
-                except Exception:
-                    log.exception("periodic task %r failed", task[2])
+        if version == self._gallery_version:
+            return False
+        self.decider.set_galleries(self.load_galleries())
+        self._gallery_version = version
+        log.info("gallery reloaded")
+        return True
 
     def emit(self, event: DoorEvent) -> None:
         """Hand an event to every sink; safe to call from other threads."""
-        with self._lock:
-            n = self.stats.events.get(event.decision.value, 0)
-            self.stats.events[event.decision.value] = n + 1
-        for sink in self.sinks:
-            try:
-                sink(event)
-            except Exception:  # a failing sink (journal, door, printer) must not stop the door
-                log.exception("event sink %r failed for %s", sink, event.decision.value)
+        self.events.emit(event)
 
     def step(self) -> bool:
         """Process the newest frame; False at the end of the stream."""
@@ -184,7 +169,7 @@ class Runtime:
                 crops.append(crop)
         t4 = time.perf_counter()
         if batch:
-            if getattr(self.fast, "input_size", None) == 112:  # ArcFace layout: reuse the crop
+            if self.fast.uses_arcface_crop:  # embed the quality gate's crop, align once
                 embs = self.fast.embed_crops(crops, flip=self.engine.config.flip)
             else:
                 embs = self.fast.embed(
@@ -214,6 +199,7 @@ class Runtime:
             st[k] += dt
         self.stats.frames += 1
         self.stats.wall_s += t7 - t0
+        self.scheduler.run_due()  # between frames: gallery reload, rules, retention
         return True
 
     def _finish(self, track_id: int) -> None:
@@ -224,28 +210,19 @@ class Runtime:
                 self.emit(event)
 
     def warm_up(self) -> None:
-        """Load and run once every model this entrance uses, before the first frame: the
-        first visitor must not wait while the confirming model loads mid-visit, and ONNX
-        Runtime allocates its buffers on the first run. Then hand the loaders' freed heap back
-        to the system: this process lives for months on a small board."""
-        image = np.full((160, 160, 3), 128, np.uint8)
-        face = Face(
-            np.array([40, 30, 80, 100], np.float32),
-            np.array([[62, 70], [98, 70], [80, 90], [66, 110], [94, 110]], np.float32),
-            1.0,
-        )
-        self.engine.detect(image)
-        for model in {self.engine.config.model, self.decider.confirm_model} - {None}:
-            self.engine.embed(image, face, model)
-        release_free_memory()
+        """Load and run once every model this entrance uses, before the first frame (the
+        engine does each only once, so entrances sharing an engine pay once). Then hand the
+        loaders' freed heap back to the system: this process lives for months on a small
+        board."""
+        if not self._warm:
+            if self.engine.warm_up(self.decider.models):
+                release_free_memory()
+            self._warm = True
 
     def run(self, max_frames: int | None = None) -> RunStats:
-        if not self._warm:
-            self.warm_up()
-            self._warm = True
+        """Warm up, then process frames until the source ends or `max_frames`."""
+        self.warm_up()
         while max_frames is None or self.stats.frames < max_frames:
             if not self.step():
                 break
-            if self._periodic:
-                self._housekeeping()
         return self.stats

@@ -2,8 +2,9 @@
 a source, matching against the server's residents (`SqlGallery`) under the server's access
 rules (`DbAccessPolicy`), journalling to the shared journal the event API reads.
 
-A runtime is assembled as `facegate run` assembles one (`runtime.app.entrance_liveness`
-builds the liveness stage for both). A runtime failure (camera gone, bad file, settings that
+Each runtime is a `runtime.entrance.Entrance`, assembled exactly as `facegate run`
+assembles one, with the server's gallery, access policy, journal and metrics passed in.
+A runtime failure (camera gone, bad file, settings that
 no longer validate) shows in the entrance's status and never takes the server down; the door
 adapter (`DoorActuator`) lives as long as the entrance, so a manual open works whether or not
 a camera is configured.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,22 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from facegate.config import EngineConfig, RuntimeConfig
 from facegate.engine import FaceEngine
 from facegate.errors import FaceGateError
-from facegate.runtime.app import entrance_liveness
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorActuator, build_door
+from facegate.runtime.entrance import Entrance as EntranceRuntime
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.journal import Journal, JournalError
 from facegate.runtime.liveness import NO_MODEL_NOTE, LivenessConfig, NoLiveness, startup_summary
-from facegate.runtime.pipeline import Runtime
 from facegate.runtime.quality import QualityConfig
-from facegate.runtime.sources import (
-    CameraSource,
-    Source,
-    SourceConfig,
-    VirtualClock,
-    WallClock,
-    source_from_config,
-)
+from facegate.runtime.sources import SourceConfig
 from facegate.server.access_policy import DbAccessPolicy
 from facegate.server.db.models import Entrance
 from facegate.server.metrics import Metrics
@@ -63,20 +55,20 @@ class EntranceSettings:
 
     @classmethod
     def from_row(cls, row: Entrance, base: RuntimeConfig) -> EntranceSettings:
-        source = SourceConfig.model_validate(row.source) if row.source else None
         rc = RuntimeConfig.model_validate(
             {
                 **base.model_dump(
                     exclude={"source", "door", "decision", "quality", "liveness", "entrance"}
                 ),
                 "entrance": row.name,
+                "source": SourceConfig.model_validate(row.source) if row.source else None,
                 "door": row.door,
                 "decision": DecisionConfig.model_validate(row.decision),
                 "quality": QualityConfig.model_validate(row.quality),
                 "liveness": LivenessConfig.model_validate(row.liveness or {}),
             }
         )
-        return cls(row.id, row.name, row.enabled, source, rc)
+        return cls(row.id, row.name, row.enabled, rc.source, rc)
 
 
 class _Described:
@@ -143,7 +135,7 @@ class _Worker:
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     liveness: dict[str, Any] | None = None  # the running stage's describe()
-    source: Source | None = None  # while the runtime runs
+    entrance: EntranceRuntime | None = None  # while the runtime runs
 
     @property
     def name(self) -> str:
@@ -241,10 +233,8 @@ class EntranceManager:
         if worker is None:
             return
         worker.stop.set()
-        if isinstance(worker.source, CameraSource):
-            # its read() waits for a frame as long as the camera is away; closing it (safe
-            # from another thread) ends the wait, so a restart is not held up by a dead camera
-            worker.source.close()
+        if worker.entrance is not None:  # also ends a wait for a camera that is away
+            worker.entrance.stop()
         if worker.thread is not None:
             worker.thread.join(timeout)
             if worker.thread.is_alive():
@@ -304,58 +294,24 @@ class EntranceManager:
     def _loop(self, worker: _Worker) -> None:
         st, actuator = worker.settings, worker.actuator
         assert st is not None and st.source is not None and actuator is not None
-        rc = st.runtime
-        source = None
         try:
             engine = FaceEngine(self._engine_config)
-            store = SqlGallery(self._factory)
-            access = DbAccessPolicy(self._factory)
-            clock = VirtualClock() if st.source.pace in ("simulated", "fast") else WallClock()
-            runtime_ref: list[Runtime] = []
-
-            def on_status(kind: str, detail: str) -> None:
-                decision = Decision.SOURCE_LOST if kind == "lost" else Decision.SOURCE_RESTORED
-                event = DoorEvent(decision, rc.entrance, detail)
-                if runtime_ref:
-                    runtime_ref[0].emit(event)
-                else:
-                    self._record(event)
-
-            source = source_from_config(st.source, clock, on_status=on_status)
-            worker.source = source
-            if worker.stop.is_set():  # stopped while the source was opening
-                return
-
-            def door(event: DoorEvent) -> None:
-                if event.decision is Decision.OPEN:
-                    actuator.request_open(event)
-
-            liveness = entrance_liveness(rc, engine, actuator.door)
-            worker.liveness = liveness.describe()
-            runtime = Runtime(
-                entrance=rc.entrance,
-                engine=engine,
-                store=store,
-                source=source,
-                clock=clock,
-                decision=rc.decision,
-                quality=rc.quality,
-                access=access,
-                sinks=[door, self._record],
-                liveness=liveness,
-            )
-            runtime.tracker.max_age_s = rc.track_max_age_s
-            runtime_ref.append(runtime)
-            worker.status = EntranceStatus(state="running", detail=source.name)
-            self._run_loop(
-                worker,
-                runtime,
-                [
-                    (rc.gallery_reload_s, runtime.reload_gallery),
-                    (rc.gallery_reload_s, access.refresh),
-                    (rc.retention_every_s, self.journal.enforce_retention),
-                ],
-            )
+            with EntranceRuntime(
+                st.runtime,
+                engine,
+                SqlGallery(self._factory),
+                access=DbAccessPolicy(self._factory),
+                journal=self.journal,
+                actuator=actuator,
+                sinks=[self.metrics.record],
+            ) as entrance:
+                worker.entrance = entrance
+                if worker.stop.is_set():  # stopped while the source was opening
+                    return
+                worker.liveness = entrance.liveness.describe()
+                entrance.start()  # warm-up: the first visitor does not wait for model loading
+                worker.status = EntranceStatus(state="running", detail=entrance.source.name)
+                self._run_loop(worker, entrance)
         except FaceGateError as exc:
             log.error("entrance %s: %s", st.name, exc)
             worker.status = worker.status.model_copy(update={"state": "error", "detail": str(exc)})
@@ -364,44 +320,33 @@ class EntranceManager:
             worker.status = worker.status.model_copy(
                 update={"state": "error", "detail": f"internal error: {exc!r}"}
             )
-        finally:
-            if source is not None:
-                source.close()
 
-    def _run_loop(
-        self, worker: _Worker, runtime: Runtime, periodic: list[tuple[float, Callable[[], object]]]
-    ) -> None:
-        due = [time.monotonic() + every for every, _ in periodic]
+    def _run_loop(self, worker: _Worker, entrance: EntranceRuntime) -> None:
         window_start, window_frames = time.monotonic(), 0
         name = worker.name
         while not worker.stop.is_set():
-            if not runtime.step():
-                worker.status = self._snapshot(
-                    worker, runtime, "ended", "the source ended (a file played to its end)"
-                )
-                return
+            if not entrance.step():
+                if not worker.stop.is_set():
+                    worker.status = self._snapshot(
+                        worker, entrance, "ended", "the source ended (a file played to its end)"
+                    )
+                    return
+                break
             window_frames += 1
             self.metrics.frames.labels(name).inc()
             now = time.monotonic()
-            for i, (every, fn) in enumerate(periodic):
-                if now >= due[i]:
-                    due[i] = now + every
-                    try:
-                        fn()
-                    except Exception:
-                        log.exception("entrance %s: periodic task %r failed", name, fn)
             if now - window_start >= 2.0:
                 fps = window_frames / (now - window_start)
                 self.metrics.fps.labels(name).set(fps)
                 window_start, window_frames = now, 0
                 worker.status = self._snapshot(
-                    worker, runtime, "running", worker.status.detail, fps
+                    worker, entrance, "running", worker.status.detail, fps
                 )
-        worker.status = self._snapshot(worker, runtime, "stopped", "stopped")
+        worker.status = self._snapshot(worker, entrance, "stopped", "stopped")
 
     @staticmethod
     def _snapshot(
-        worker: _Worker, runtime: Runtime, state: str, detail: str, fps: float | None = None
+        worker: _Worker, runtime: EntranceRuntime, state: str, detail: str, fps: float | None = None
     ) -> EntranceStatus:
         return EntranceStatus(
             state=state,
