@@ -1,0 +1,163 @@
+"""The `liveness:` section of an entrance: which checks vouch for a face, how they combine,
+and each check's settings (`PassiveConfig`, `MotionConfig`, `ChallengeConfig`).
+
+A leaf module: it imports pydantic and the schema base only, never the engine, the top-level
+config or another liveness module, so `facegate.config` can assemble it without a cycle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from facegate.schema import StrictModel
+
+CheckName = Literal["passive", "motion", "challenge"]
+
+
+class PassiveConfig(StrictModel):
+    threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="P(real) below this is an attack; default: the measured "
+        "threshold for a known model at `target_bpcer`",
+    )
+    target_bpcer: float = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description="share of real frames the threshold may reject "
+        "(measured per frame; `facegate eval pad` reports the APCER that goes with it)",
+    )
+    every: int = Field(3, ge=1, description="score every n-th frame of a track")
+    samples: int = Field(3, ge=1, description="scores averaged before deciding")
+    min_face_px: float = Field(40.0, ge=0, description="smaller faces are not scored")
+
+
+class MotionConfig(StrictModel):
+    every: int = Field(2, ge=1, description="look at every n-th frame of a track")
+    window: int = Field(16, ge=4, le=64, description="earlier views kept per track")
+    offsets: list[int] = Field(
+        [2, 4, 8],
+        min_length=1,
+        description="each new view is compared with the views this "
+        "many looks back (bounded by `window`)",
+    )
+    min_face_px: float = Field(
+        60.0, ge=20, description="faces narrower than this are too small for the landmarks"
+    )
+    min_motion: float = Field(
+        0.08,
+        gt=0,
+        description="viewpoint change (scale change + non-similar landmark motion, "
+        "inter-ocular units) a pair of views needs to count",
+    )
+    max_correction: float = Field(
+        0.12,
+        gt=0,
+        description="a pair whose alignment the second flow pass still had to "
+        "move by more than this (RMS over the face, inter-ocular units) did not converge "
+        "(landmarks misplaced, e.g. on a face cut by the photo's edge or half hidden by "
+        "another): its residual measures the failed alignment, not parallax, so it is no "
+        "evidence",
+    )
+    max_unaligned: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="share of a track's pairs that may fail to align "
+        "(see max_correction) before the track can still be judged live: landmarks that fail "
+        "this often are not trusted to vouch for a face (an attack verdict is never held back)",
+    )
+    min_pairs: int = Field(6, ge=1, description="moved pairs needed before deciding")
+    min_live_pairs: int = Field(
+        8,
+        ge=1,
+        description="moved pairs needed before deciding 'live' (the costly mistake "
+        "needs more evidence)",
+    )
+    live_ratio: float = Field(
+        0.065,
+        gt=0,
+        description="median parallax per unit of motion at or above which the "
+        "face is live (a plane has none)",
+    )
+    planar_ratio: float = Field(
+        0.03,
+        gt=0,
+        description="median parallax per unit of motion below which the face "
+        "moved as a plane (photo, screen)",
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> MotionConfig:
+        if self.planar_ratio > self.live_ratio:
+            raise ValueError("planar_ratio must not exceed live_ratio")
+        if max(self.offsets) >= self.window + 1:
+            raise ValueError("offsets must be at most `window`")
+        return self
+
+
+class ChallengeConfig(StrictModel):
+    kind: Literal["blink", "turn"] = "blink"
+    after_s: float = Field(
+        1.0,
+        ge=0,
+        description="ask once the face has been tracked this long (when the "
+        "challenge is a fallback: once the other checks are still undecided)",
+    )
+    timeout_s: float = Field(6.0, gt=0, description="time allowed to do it after the prompt")
+    min_face_px: float = Field(70.0, ge=20)
+    ear_closed: float = Field(0.18, gt=0, description="eye aspect ratio of a closed eye")
+    ear_open: float = Field(0.24, gt=0, description="eye aspect ratio of an open eye")
+    turn: float = Field(
+        0.25,
+        gt=0,
+        description="nose shift against the face outline for a head turn "
+        "(fraction of the half face width)",
+    )
+
+
+class LivenessConfig(StrictModel):
+    """Presentation-attack detection for one entrance."""
+
+    model: Path | None = Field(
+        None,
+        description="passive PAD model: a folder of MiniFASNet-layout ONNX files or one "
+        "file (never shipped or downloaded by FaceGate)",
+    )
+    checks: list[CheckName] | None = Field(
+        None,
+        description="checks that must vouch for a face; default: motion, plus passive "
+        "when `model` is set; [] turns liveness off",
+    )
+    need: Literal["all", "any"] = Field(
+        "all",
+        description="all required checks must say live, or any one of them (an attack "
+        "verdict from any check always denies)",
+    )
+    on_undecided: Literal["allow", "wait", "challenge"] = Field(
+        "wait",
+        description="when the checks cannot decide yet: allow (open unchecked), wait "
+        "(keep the door shut; deny when the visitor leaves), challenge (ask for a blink/turn)",
+    )
+    passive: PassiveConfig = PassiveConfig()
+    motion: MotionConfig = MotionConfig()
+    challenge: ChallengeConfig = ChallengeConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LivenessConfig:
+        if self.checks is not None:
+            if len(set(self.checks)) != len(self.checks):
+                raise ValueError(f"checks must not repeat, got {self.checks}")
+            if "passive" in self.checks and self.model is None:
+                raise ValueError("check 'passive' needs liveness.model (a PAD ONNX file/folder)")
+        return self
+
+    def active_checks(self) -> list[str]:
+        if self.checks is not None:
+            return list(self.checks)
+        return (["passive"] if self.model is not None else []) + ["motion"]

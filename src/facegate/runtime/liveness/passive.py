@@ -1,0 +1,78 @@
+"""The passive check: a presentation-attack model (MiniFASNet layout, `facegate.models.pad`,
+configured by the user; FaceGate ships no such weights) scored on a few frames of a track,
+the mean against a threshold (`passive_threshold`: the configured one, or the model's measured
+one at the target BPCER). About 7 ms per scored frame.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from facegate.errors import ConfigError
+from facegate.models.base import Face
+from facegate.runtime.liveness.base import LivenessVerdict, _Tracks
+from facegate.runtime.liveness.config import PassiveConfig
+
+if TYPE_CHECKING:  # the model module is imported only when a passive check is built
+    from facegate.models.pad import MiniFASNet
+
+
+@dataclass
+class _PassiveState:
+    seen: int = 0
+    scores: deque = field(default_factory=lambda: deque(maxlen=16))
+
+
+class PassiveCheck:
+    """A PAD model scored on every `every`-th frame until `samples` scores; mean decides."""
+
+    name = "passive"
+
+    def __init__(self, model: MiniFASNet, cfg: PassiveConfig, threshold: float) -> None:
+        self.model = model
+        self.cfg = cfg
+        self.threshold = threshold
+        self._tracks = _Tracks(_PassiveState)
+
+    def observe(self, track_id: int, image: np.ndarray, face: Face, t: int) -> None:
+        st = self._tracks.get(track_id)
+        st.seen += 1
+        if len(st.scores) >= self.cfg.samples or (st.seen - 1) % self.cfg.every:
+            return
+        if face.size < self.cfg.min_face_px:
+            st.seen -= 1  # try again on the next frame
+            return
+        st.scores.append(float(self.model.score(image, [face])[0]))
+
+    def verdict(self, track_id: int) -> LivenessVerdict:
+        st = self._tracks.peek(track_id)
+        n = len(st.scores) if st else 0
+        ev: dict[str, Any] = {"frames": n, "threshold": round(self.threshold, 4)}
+        if n == 0:
+            return LivenessVerdict(False, None, self.name, evidence=ev, note="no frame scored yet")
+        score = float(np.mean(st.scores))
+        ev["scores"] = [round(s, 4) for s in st.scores]
+        if n < self.cfg.samples:
+            return LivenessVerdict(
+                False, None, self.name, score, ev, note=f"{n} of {self.cfg.samples} frames scored"
+            )
+        return LivenessVerdict(True, score >= self.threshold, self.name, score, ev)
+
+    def forget(self, track_id: int) -> None:
+        self._tracks.pop(track_id)
+
+
+def passive_threshold(model: MiniFASNet, cfg: PassiveConfig) -> float:
+    if cfg.threshold is not None:
+        return cfg.threshold
+    t = model.known_threshold(cfg.target_bpcer)
+    if t is None:
+        raise ConfigError(
+            f"PAD model {model.path} has no measured threshold at BPCER {cfg.target_bpcer:g}: "
+            "set liveness.passive.threshold (measure it with `facegate eval pad`)"
+        )
+    return t
