@@ -10,7 +10,6 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from facegate.server.auth import COOKIE, Principal, Role, principal_for_key, principal_for_token
-from facegate.server.db.models import AuditEntry
 from facegate.server.state import ServerState
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -78,18 +77,3 @@ def require(role: Role) -> Callable[..., Principal]:
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-
-
-def audit(
-    session: Session, who: Principal | str, action: str, target: str = "", **detail: object
-) -> None:
-    """Log a change in the same transaction as the change itself: both land or neither."""
-    actor = who if isinstance(who, str) else who.name
-    session.add(
-        AuditEntry(
-            actor=actor,
-            action=action,
-            target=target[:255],
-            detail={k: v for k, v in detail.items() if v is not None},
-        )
-    )

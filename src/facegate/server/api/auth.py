@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from facegate.server.api.errors import ApiError
-from facegate.server.auth import Principal, authenticate, issue_token, revoke_token
-from facegate.server.deps import DB, State, Viewer, audit, get_principal
+from facegate.server.auth import Principal
+from facegate.server.deps import DB, State, Viewer, get_principal
+from facegate.server.operations import users
 from facegate.server.schemas import ERRORS, Me, TokenOut
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses={401: ERRORS[401]})
@@ -20,14 +20,8 @@ def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DB, state: State
 ) -> TokenOut:
     """Exchange a username and password for a bearer token."""
-    user = authenticate(session, form.username, form.password)
-    if user is None:
-        raise ApiError(401, "bad_credentials", "wrong username or password")
-    ttl = state.config.server.token_ttl_h
-    value = issue_token(session, user, ttl)
-    audit(session, f"user:{user.username}", "sign_in")
-    session.commit()
-    return TokenOut(access_token=value, expires_in=int(ttl * 3600), role=user.role)
+    s = users.sign_in(session, form.username, form.password, state.config.server.token_ttl_h)
+    return TokenOut(access_token=s.token, expires_in=int(s.ttl_h * 3600), role=s.role)
 
 
 @router.post("/logout", status_code=204)
@@ -40,8 +34,7 @@ def logout(
         auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get("facegate_token")
     )
     if value:
-        revoke_token(session, value)
-        session.commit()
+        users.sign_out(session, value)
 
 
 @router.get("/me", response_model=Me)

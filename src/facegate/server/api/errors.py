@@ -1,5 +1,11 @@
 """Every failure a caller can cause becomes a 4xx (or 503 for a busy database) with an
-`ErrorOut` body; a 500 is a bug."""
+`ErrorOut` body; a 500 is a bug.
+
+The operations (`facegate.server.operations`) and the engine refuse with `FaceGateError`s
+(`facegate.errors`, `facegate.server.errors`); `status_for` is the one place that gives each
+an HTTP status, and the body is `{"error": exc.code, "message": str(exc)}` (plus `reason` for
+a refused photo).
+"""
 
 from __future__ import annotations
 
@@ -25,18 +31,16 @@ from facegate.errors import (
     MultipleFacesError,
     NoFaceError,
 )
+from facegate.server.errors import (
+    BadCredentials,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PhotoRejected,
+    ServerError,
+)
 
 log = logging.getLogger("facegate.server")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, reason: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.reason = status, code, message, reason
-
-
-def not_found(what: str, ident: object) -> ApiError:
-    return ApiError(404, "not_found", f"no {what} with id {ident}")
 
 
 def photo_reason(exc: FaceGateError) -> str:
@@ -52,7 +56,28 @@ def photo_reason(exc: FaceGateError) -> str:
     return exc.code
 
 
+def reason_for(exc: FaceGateError) -> str | None:
+    """The body's `reason`: why a photo was refused; none for the server's other refusals."""
+    if isinstance(exc, PhotoRejected):
+        return photo_reason(exc.cause)
+    if isinstance(exc, ServerError):
+        return None
+    return photo_reason(exc)
+
+
 def status_for(exc: FaceGateError) -> int:
+    """The HTTP status of a refusal (400 unless it is one of these)."""
+    if isinstance(exc, PhotoRejected):  # an unusable upload is 422 here, not 400
+        status = status_for(exc.cause)
+        return 422 if status == 400 else status
+    if isinstance(exc, BadCredentials):
+        return 401
+    if isinstance(exc, Forbidden):
+        return 403
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
     if isinstance(exc, ImageTooLargeError):
         return 413
     if isinstance(exc, NoFaceError | MultipleFacesError | FaceQualityError):
@@ -74,10 +99,6 @@ def _body(
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return _body(exc.status, exc.code, exc.message, exc.reason)
-
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         code = {
@@ -90,7 +111,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FaceGateError)
     async def _facegate(_: Request, exc: FaceGateError) -> JSONResponse:
-        return _body(status_for(exc), exc.code, str(exc), photo_reason(exc))
+        return _body(status_for(exc), exc.code, str(exc), reason_for(exc))
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_: Request, exc: IntegrityError) -> JSONResponse:

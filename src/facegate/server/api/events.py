@@ -1,45 +1,22 @@
 """Door events, read from the runtime journal the entrances write (one journal per server),
-a page at a time (`services.event_page`, which the UI's event log uses too), and the audit
+a page at a time (`operations.events`, which the UI's event log uses too), and the audit
 log of administrative changes."""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
 from facegate.runtime.events import Decision
-from facegate.server.api.errors import ApiError
-from facegate.server.db.models import AuditEntry, Resident
 from facegate.server.deps import DB, State, Viewer
-from facegate.server.schemas import DB_INT, ERRORS, AuditOut, EventOut, EventPage
-from facegate.server.services import EventFilter, epoch, event_page
+from facegate.server.operations import events
+from facegate.server.schemas import DB_INT, ERRORS, AuditOut, EventPage
 
 router = APIRouter(tags=["events"], responses={k: ERRORS[k] for k in (401, 403, 503)})
-SNAPSHOT = re.compile(r"^\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.jpg$")
-PREFIX = "/api/v1/snapshots/"
 MAX_PAGE = 1000
-
-
-def event_out(d: dict) -> EventOut:
-    return EventOut(
-        id=d["id"],
-        time=datetime.fromtimestamp(d["time"], UTC),
-        entrance=d["entrance"],
-        decision=d["decision"],
-        person=d["person"],
-        person_id=d["person_id"],
-        reason=d["reason"],
-        track=d["track"],
-        scores=d["scores"],
-        liveness=d["liveness"],
-        time_to_open_ms=d["time_to_open_ms"],
-        snapshot_url=PREFIX + d["snapshot"] if d["snapshot"] else None,
-    )
 
 
 @router.get("/events", response_model=EventPage, responses={400: ERRORS[400], 404: ERRORS[404]})
@@ -61,23 +38,21 @@ def list_events(
 ) -> EventPage:
     """Newest first, every given filter applied (times are ISO 8601; naive = UTC), one page
     at a time: follow `next` (or pass `next_cursor` as `cursor`) for older events."""
-    if resident_id is not None:
-        name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
-        if name is None:
-            raise ApiError(404, "not_found", f"no resident with id {resident_id}")
-        person = name
-    session.rollback()
-    f = EventFilter(
-        entrance=entrance, person=person, decision=decision, since=epoch(since), until=epoch(until)
+    f = events.EventFilter(
+        entrance=entrance,
+        person=person,
+        decision=decision,
+        since=events.epoch(since),
+        until=events.epoch(until),
     )
-    rows, next_cursor = event_page(state.journal, f, limit, cursor)
+    items, next_cursor = events.list_events(
+        session, state.journal, f, limit, cursor, resident_id=resident_id
+    )
     nxt = None
     if next_cursor:
         url = request.url.include_query_params(cursor=next_cursor)
         nxt = f"{url.path}?{url.query}"
-    return EventPage(
-        items=[event_out(d) for d in rows], limit=limit, next_cursor=next_cursor, next=nxt
-    )
+    return EventPage(items=items, limit=limit, next_cursor=next_cursor, next=nxt)
 
 
 @router.get(
@@ -94,10 +69,7 @@ def snapshot(
     who: Viewer,
 ) -> FileResponse:
     """The best-shot JPEG of an event (`snapshot_url` of the event)."""
-    rel = f"{year}/{month}/{day}/{name}"
-    path = state.journal.snapshot_dir / rel
-    if not SNAPSHOT.match(rel) or not path.is_file():
-        raise ApiError(404, "not_found", "no such snapshot (deleted by retention?)")
+    path = events.snapshot_path(state.journal, f"{year}/{month}/{day}/{name}")
     return FileResponse(path, media_type="image/jpeg")
 
 
@@ -108,11 +80,6 @@ def audit_log(
     actor: Annotated[str | None, Query(max_length=160)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[AuditEntry]:
+) -> list[AuditOut]:
     """Every administrative change, newest first."""
-    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if actor:
-        q = q.where(AuditEntry.actor == actor)
-    if action:
-        q = q.where(AuditEntry.action == action)
-    return list(session.scalars(q))
+    return events.audit_log(session, actor, action, limit)

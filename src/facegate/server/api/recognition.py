@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 
 from facegate import api
-from facegate.server.api.residents import read_upload
+from facegate.server.api.uploads import read_upload
 from facegate.server.deps import State, Viewer
 from facegate.server.schemas import ERRORS, CandidateOut, IdentifyOut, PersonRef, VerifyOut
 

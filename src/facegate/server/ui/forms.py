@@ -1,6 +1,6 @@
 """The entrance settings form of the web UI: what its fields show, and how a submitted form
 becomes the API's own request model (`EntranceIn` / `EntranceUpdate`), so a form is
-validated exactly as a JSON body is and stored by the same service functions.
+validated exactly as a JSON body is and stored by the same operations.
 
 A form carries the settings people change at a door (source, door adapter, target
 false-match rates, liveness); every other setting of a section is kept as stored.

@@ -1,10 +1,11 @@
 """Server-rendered pages (Jinja2) with a little JS that calls the same REST API.
 
-Pages read through the DB like the API does. Changes either go through the API from JS with
-the sign-in cookie, or (the entrance settings forms, which work without JS and show their
-errors in place) post to this router, which checks the same role and calls the same service
-functions as the API (`facegate.server.services`). Either way the UI can do nothing an API
-client with the same role could not, and nothing differently.
+Pages read through the same operations as the API (`facegate.server.operations`). Changes
+either go through the API from JS with the sign-in cookie, or (the entrance settings forms,
+which work without JS and show their errors in place) post to this router, which checks the
+same role and calls the same operations as the API. Either way the UI can do nothing an API
+client with the same role could not, and nothing differently. A refusal
+(`facegate.server.errors`) becomes a message next to the form.
 """
 
 from __future__ import annotations
@@ -16,28 +17,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from facegate.errors import FaceGateError
 from facegate.runtime.events import Decision
-from facegate.server import services
-from facegate.server.api.entrances import entrance_out
-from facegate.server.api.errors import ApiError
-from facegate.server.api.events import event_out
-from facegate.server.api.residents import _out as resident_out
-from facegate.server.api.rules import rule_out
-from facegate.server.auth import (
-    COOKIE,
-    Principal,
-    Role,
-    authenticate,
-    issue_token,
-    principal_for_token,
-    revoke_token,
-)
-from facegate.server.db.models import ApiKey, AuditEntry, Entrance, Resident, User
-from facegate.server.deps import DB, State, audit
+from facegate.server.auth import COOKIE, Principal, Role, principal_for_token
+from facegate.server.deps import DB, State
+from facegate.server.errors import BadCredentials, BadCursor, Conflict, Forbidden, NotFound
+from facegate.server.operations import entrances, events, residents, rules, users
 from facegate.server.state import ServerState
 from facegate.server.ui.forms import (
     CONFIRM_BY,
@@ -85,20 +72,17 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
-    user = authenticate(session, username, password)
-    if user is None:
+    try:
+        s = users.sign_in(session, username, password, state.config.server.token_ttl_h, via="ui")
+    except BadCredentials:
         return templates.TemplateResponse(
             request,
             "login.html",
             {"who": None, "error": "Wrong username or password."},
             status_code=401,
         )
-    ttl = state.config.server.token_ttl_h
-    token = issue_token(session, user, ttl)
-    audit(session, f"user:{user.username}", "sign_in", via="ui")
-    session.commit()
     resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(COOKIE, token, max_age=int(ttl * 3600), httponly=True, samesite="strict")
+    resp.set_cookie(COOKIE, s.token, max_age=int(s.ttl_h * 3600), httponly=True, samesite="strict")
     return resp
 
 
@@ -106,8 +90,7 @@ def login(
 def logout(request: Request, session: DB) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
-        revoke_token(session, token)
-        session.commit()
+        users.sign_out(session, token)
     resp = _login_redirect()
     resp.delete_cookie(COOKIE)
     return resp
@@ -118,10 +101,14 @@ def dashboard(request: Request, session: DB, state: State) -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(Entrance.id))]
-    evs = [event_out(d) for d in state.journal.query(limit=10)]
-    residents = len(list(session.scalars(select(Resident.id))))
-    return _page(request, "dashboard.html", who, entrances=ents, events=evs, residents=residents)
+    return _page(
+        request,
+        "dashboard.html",
+        who,
+        entrances=entrances.list_entrances(session, state),
+        events=events.latest_events(state.journal, 10),
+        residents=residents.count_residents(session),
+    )
 
 
 @router.get("/residents", response_class=HTMLResponse)
@@ -129,15 +116,7 @@ def residents_page(request: Request, session: DB, q: str = "") -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    stmt = select(Resident).order_by(Resident.name)
-    if q:
-        like = f"%{q.replace(chr(0), '').lower()}%"
-        from sqlalchemy import func, or_
-
-        stmt = stmt.where(
-            or_(func.lower(Resident.name).like(like), func.lower(Resident.apartment).like(like))
-        )
-    rows = [resident_out(session, r) for r in session.scalars(stmt.limit(500))]
+    rows = residents.list_residents(session, q, limit=500)
     return _page(request, "residents.html", who, residents=rows, q=q)
 
 
@@ -146,8 +125,9 @@ def resident_page(request: Request, resident_id: int, session: DB) -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    r = session.get(Resident, resident_id) if 1 <= resident_id < 2**31 else None
-    if r is None:
+    try:
+        r = residents.get_resident(session, resident_id)
+    except NotFound:
         return _page(
             request,
             "message.html",
@@ -155,7 +135,7 @@ def resident_page(request: Request, resident_id: int, session: DB) -> Response:
             title="Not found",
             message=f"No resident with id {resident_id}.",
         )
-    return _page(request, "resident.html", who, r=resident_out(session, r), photos=list(r.photos))
+    return _page(request, "resident.html", who, r=r, photos=r.photo_list)
 
 
 def _entrances_page(
@@ -173,7 +153,7 @@ def _entrances_page(
     """Every entrance with its settings form, and the add form; `key` ("new" or an id) is
     the form that was just submitted, shown again with what was typed and its errors."""
     session.rollback()  # a refused change leaves nothing behind
-    ents = [entrance_out(state, e) for e in session.scalars(select(Entrance).order_by(Entrance.id))]
+    ents = entrances.list_entrances(session, state)
     forms = {str(e.id): EntranceForm.of(e) for e in ents}
     forms["new"] = EntranceForm.new(state.config.runtime)
     if key is not None and form is not None:
@@ -208,28 +188,29 @@ def entrances_page(
     return _entrances_page(request, session, state, who, saved=saved)
 
 
+_STATUS = ((NotFound, 404), (Conflict, 409), (Forbidden, 403))  # the page's; else 400
+
+
 def _refusal(exc: Exception) -> tuple[int, list[str]]:
     """Why a change was refused, for the form: never a 500 page for a person's input."""
     if isinstance(exc, FormError):
         return 422, exc.messages
-    if isinstance(exc, ApiError):
-        return exc.status, [exc.message]
     if isinstance(exc, IntegrityError):
         return 409, ["that name is in use by another entrance"]
     if isinstance(exc, OperationalError):
         return 503, ["the database is busy or unavailable; nothing was changed, try again"]
     assert isinstance(exc, FaceGateError)
-    return 400, [str(exc)]
+    return next((s for kind, s in _STATUS if isinstance(exc, kind)), 400), [str(exc)]
 
 
-_REFUSED = (FormError, ApiError, IntegrityError, OperationalError, FaceGateError)
+_REFUSED = (FormError, IntegrityError, OperationalError, FaceGateError)
 
 
 @router.post("/entrances", response_class=HTMLResponse)
 def add_entrance(
     request: Request, session: DB, state: State, form: Annotated[EntranceForm, Form()]
 ) -> Response:
-    """The add form: `services.create_entrance`, as `POST /api/v1/entrances`."""
+    """The add form: `operations.entrances.create_entrance`, as `POST /api/v1/entrances`."""
     who = _who(request, session)
     if who is None:
         return _login_redirect()
@@ -243,7 +224,7 @@ def add_entrance(
             message="Only an operator or an admin can add or change entrances.",
         )
     try:
-        row = services.create_entrance(session, state, who, form.create_body(state.config.runtime))
+        row = entrances.create_entrance(session, state, who, form.create_body(state.config.runtime))
     except _REFUSED as exc:
         status, errors = _refusal(exc)
         return _entrances_page(
@@ -260,8 +241,8 @@ def edit_entrance(
     state: State,
     form: Annotated[EntranceForm, Form()],
 ) -> Response:
-    """An entrance's settings form: `services.update_entrance`, as `PATCH` in the API; the
-    runtime restarts with the new settings."""
+    """An entrance's settings form: `operations.entrances.update_entrance`, as `PATCH` in the
+    API; the runtime restarts with the new settings."""
     who = _who(request, session)
     if who is None:
         return _login_redirect()
@@ -274,8 +255,9 @@ def edit_entrance(
             title="Operators only",
             message="Only an operator or an admin can add or change entrances.",
         )
-    row = session.get(Entrance, entrance_id) if 1 <= entrance_id < 2**31 else None
-    if row is None:
+    try:
+        stored = entrances.get_entrance(session, state, entrance_id)
+    except NotFound:
         return _page(
             request,
             "message.html",
@@ -285,8 +267,8 @@ def edit_entrance(
             message=f"No entrance with id {entrance_id}.",
         )
     try:
-        body = form.update_body(entrance_out(state, row))
-        services.update_entrance(session, state, who, entrance_id, body)
+        body = form.update_body(stored)
+        entrances.update_entrance(session, state, who, entrance_id, body)
     except _REFUSED as exc:
         status, errors = _refusal(exc)
         return _entrances_page(
@@ -309,12 +291,14 @@ def rules_page(request: Request, session: DB) -> Response:
     who = _who(request, session)
     if who is None:
         return _login_redirect()
-    from facegate.server.db.models import AccessRuleRow
-
-    rules = [rule_out(r) for r in session.scalars(select(AccessRuleRow).order_by(AccessRuleRow.id))]
-    residents = dict(session.execute(select(Resident.id, Resident.name)).all())
-    ents = dict(session.execute(select(Entrance.id, Entrance.name)).all())
-    return _page(request, "rules.html", who, rules=rules, residents=residents, entrances=ents)
+    return _page(
+        request,
+        "rules.html",
+        who,
+        rules=rules.list_rules(session),
+        residents=residents.resident_names(session),
+        entrances=entrances.entrance_names(session),
+    )
 
 
 EVENTS_PER_PAGE = 50
@@ -330,18 +314,21 @@ def events_page(
     decision: str = "",
     cursor: str = "",
 ) -> Response:
-    """The event log a page at a time (`services.event_page`, as `GET /api/v1/events`)."""
+    """The event log a page at a time (`operations.events.list_events`, as
+    `GET /api/v1/events`)."""
     who = _who(request, session)
     if who is None:
         return _login_redirect()
     dec = Decision(decision) if decision in {d.value for d in Decision} else None
-    f = services.EventFilter(entrance=entrance or None, person=person or None, decision=dec)
+    f = events.EventFilter(entrance=entrance or None, person=person or None, decision=dec)
     error = None
     try:
-        rows, next_cursor = services.event_page(state.journal, f, EVENTS_PER_PAGE, cursor or None)
-    except ApiError as exc:  # a hand-edited page link
-        rows, next_cursor, error = [], None, exc.message
-    ents = list(session.scalars(select(Entrance.name).order_by(Entrance.name)))
+        rows, next_cursor = events.list_events(
+            session, state.journal, f, EVENTS_PER_PAGE, cursor or None
+        )
+    except BadCursor as exc:  # a hand-edited page link
+        rows, next_cursor, error = [], None, str(exc)
+    ents = entrances.sorted_names(session)
     filters = {"entrance": entrance, "person": person, "decision": decision}
     kept = {k: v for k, v in filters.items() if v}
     older = f"/events?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor else None
@@ -351,7 +338,7 @@ def events_page(
         "events.html",
         who,
         400 if error else 200,
-        events=[event_out(d) for d in rows],
+        events=rows,
         entrances=ents,
         decisions=[d.value for d in Decision],
         f=filters,
@@ -374,7 +361,11 @@ def users_page(request: Request, session: DB) -> Response:
             title="Admins only",
             message="Only an admin can manage users and API keys.",
         )
-    users = list(session.scalars(select(User).order_by(User.username)))
-    keys = list(session.scalars(select(ApiKey).order_by(ApiKey.name)))
-    log = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)))
-    return _page(request, "users.html", who, users=users, keys=keys, audit=log)
+    return _page(
+        request,
+        "users.html",
+        who,
+        users=users.list_users(session),
+        keys=users.list_keys(session),
+        audit=events.audit_log(session, limit=50),
+    )

@@ -1,54 +1,81 @@
-"""Changes and queries the REST API and the web UI's forms share (the server's counterpart of
-`facegate.service`, which the CLI and the API share): one function per operation, so both
-validate, store, audit and restart runtimes the same way, and a fix lands in both.
-
-They raise `ApiError` (a status, a stable code and a message for people): the API turns it
-into its JSON error, a form shows the message next to the fields.
-"""
+"""Entrances (camera source, door adapter, thresholds, liveness), their runtimes and manual
+opens. A change is checked against what the runtime can run (a source that exists, FMRs the
+recognisers are calibrated for, a PAD model that is there), stored with its audit entry in
+one transaction, then the entrance's runtime restarts with it."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facegate.errors import ConfigError, FaceGateError
 from facegate.runtime.decision import DecisionConfig
-from facegate.runtime.events import Decision
-from facegate.runtime.journal import Journal
+from facegate.runtime.doors import DoorConfig
 from facegate.runtime.liveness import LivenessConfig
+from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import SourceConfig, is_camera_spec
 from facegate.server.access_policy import RULES
-from facegate.server.api.errors import ApiError, not_found
-from facegate.server.auth import Principal
+from facegate.server.auth import Principal, Role
 from facegate.server.db.database import bump
 from facegate.server.db.models import Entrance
-from facegate.server.deps import audit
-from facegate.server.schemas import EntranceIn, EntranceUpdate
+from facegate.server.errors import (
+    BadLiveness,
+    BadSource,
+    BadThreshold,
+    Disabled,
+    DuplicateName,
+)
+from facegate.server.operations.common import audit, fetch, require
+from facegate.server.schemas import EntranceIn, EntranceOut, EntranceUpdate, OpenOut
 from facegate.server.state import ServerState
 
-# -- entrances -------------------------------------------------------------------------------
+_door = TypeAdapter(DoorConfig)
 
 
-def get_entrance(session: Session, entrance_id: int) -> Entrance:
-    row = session.get(Entrance, entrance_id)
-    if row is None:
-        raise not_found("entrance", entrance_id)
-    return row
+def entrance_out(state: ServerState, row: Entrance) -> EntranceOut:
+    return EntranceOut(
+        id=row.id,
+        name=row.name,
+        enabled=row.enabled,
+        source=SourceConfig.model_validate(row.source) if row.source else None,
+        door=_door.validate_python(row.door),
+        decision=DecisionConfig.model_validate(row.decision),
+        quality=QualityConfig.model_validate(row.quality),
+        liveness=LivenessConfig.model_validate(row.liveness or {}),
+        status=state.entrances.status(row.id),
+    )
 
 
-def entrance_name_free(session: Session, name: str, but: int | None = None) -> None:
+def list_entrances(session: Session, state: ServerState) -> list[EntranceOut]:
+    return [entrance_out(state, r) for r in session.scalars(select(Entrance).order_by(Entrance.id))]
+
+
+def entrance_names(session: Session) -> dict[int, str]:
+    """Id -> name, by id."""
+    return dict(session.execute(select(Entrance.id, Entrance.name).order_by(Entrance.id)).all())
+
+
+def sorted_names(session: Session) -> list[str]:
+    """Every entrance's name, in the database's order of names."""
+    return list(session.scalars(select(Entrance.name).order_by(Entrance.name)))
+
+
+def get_entrance(session: Session, state: ServerState, entrance_id: int) -> EntranceOut:
+    return entrance_out(state, fetch(session, Entrance, entrance_id, "entrance"))
+
+
+# -- checks ----------------------------------------------------------------------------------
+
+
+def _name_free(session: Session, name: str, but: int | None = None) -> None:
     q = select(Entrance.id).where(Entrance.name == name)
     if but is not None:
         q = q.where(Entrance.id != but)
     if session.scalar(q) is not None:
-        raise ApiError(409, "duplicate_name", f"an entrance named {name!r} exists already")
+        raise DuplicateName(f"an entrance named {name!r} exists already")
 
 
 def _exists(path: str | Path) -> bool:
@@ -67,32 +94,26 @@ def check_source(source: SourceConfig | None) -> None:
         return
     uri = source.uri.strip()
     if not uri:
-        raise ApiError(
-            400,
-            "bad_source",
+        raise BadSource(
             "the source is blank: give a camera index, "
-            "/dev/video*, an rtsp:// or http:// URL, or a video file or folder",
+            "/dev/video*, an rtsp:// or http:// URL, or a video file or folder"
         )
     if "\x00" in uri:
-        raise ApiError(400, "bad_source", "the source must not contain NUL characters")
+        raise BadSource("the source must not contain NUL characters")
     if not is_camera_spec(uri) and not _exists(uri):
-        raise ApiError(
-            400,
-            "bad_source",
+        raise BadSource(
             f"no such file, folder or camera on the server: "
             f"{uri} (a camera is an index such as 0, /dev/video0 or an rtsp:// or "
-            "http:// URL)",
+            "http:// URL)"
         )
 
 
 def check_liveness(liveness: LivenessConfig) -> None:
     """A configured PAD model must be there, or the runtime would fail to start."""
     if liveness.model is not None and not _exists(liveness.model):
-        raise ApiError(
-            400,
-            "bad_liveness",
+        raise BadLiveness(
             f"no PAD model at {liveness.model} on the server "
-            "(a MiniFASNet-layout ONNX file or a folder of them)",
+            "(a MiniFASNet-layout ONNX file or a folder of them)"
         )
 
 
@@ -115,14 +136,18 @@ def check_decision(state: ServerState, decision: DecisionConfig) -> None:
                 if fusion is not None:
                     fusion.threshold(decision.fusion_fmr)
         except FaceGateError as exc:
-            raise ApiError(400, "bad_threshold", str(exc)) from None
+            raise BadThreshold(str(exc)) from None
+
+
+# -- changes ---------------------------------------------------------------------------------
 
 
 def create_entrance(
     session: Session, state: ServerState, who: Principal, body: EntranceIn
-) -> Entrance:
+) -> EntranceOut:
     """A new door, audited; with a source and enabled, its runtime starts at once. Sections
     the body leaves out come from the server config's `runtime:` section (see `EntranceIn`)."""
+    require(who, Role.OPERATOR)
     rc = state.config.runtime
     given = body.model_fields_set
     decision = body.decision if "decision" in given else rc.decision
@@ -131,7 +156,7 @@ def create_entrance(
     check_source(body.source)
     check_liveness(liveness)
     check_decision(state, decision)
-    entrance_name_free(session, body.name)
+    _name_free(session, body.name)
     row = Entrance(
         name=body.name,
         enabled=body.enabled,
@@ -156,23 +181,24 @@ def create_entrance(
     )
     session.commit()
     state.entrances.restart(row.id)
-    return row
+    return entrance_out(state, row)
 
 
 def update_entrance(
     session: Session, state: ServerState, who: Principal, entrance_id: int, body: EntranceUpdate
-) -> Entrance:
+) -> EntranceOut:
     """Change the given settings, audited; the entrance's runtime restarts with them."""
+    require(who, Role.OPERATOR)
     if not body.clear_source:
         check_source(body.source)
     if body.liveness is not None:
         check_liveness(body.liveness)
     if body.decision is not None:
         check_decision(state, body.decision)
-    row = get_entrance(session, entrance_id)
+    row = fetch(session, Entrance, entrance_id, "entrance")
     changed = sorted(body.model_dump(exclude_unset=True))
     if body.name is not None:
-        entrance_name_free(session, body.name, but=row.id)
+        _name_free(session, body.name, but=row.id)
         row.name = body.name
     if body.enabled is not None:
         row.enabled = body.enabled
@@ -188,85 +214,49 @@ def update_entrance(
     audit(session, who, "entrance_update", f"entrance:{row.id}", fields=changed, source=row.source)
     session.commit()
     state.entrances.restart(row.id)
-    return row
+    return entrance_out(state, row)
 
 
-# -- events ------------------------------------------------------------------------------------
+def delete_entrance(session: Session, state: ServerState, who: Principal, entrance_id: int) -> None:
+    """The entrance and its runtime (its events stay in the journal)."""
+    require(who, Role.OPERATOR)
+    row = fetch(session, Entrance, entrance_id, "entrance")
+    audit(session, who, "entrance_delete", f"entrance:{row.id}", name=row.name)
+    session.delete(row)
+    bump(session, RULES)
+    session.commit()
+    state.entrances.stop(entrance_id)
 
 
-@dataclass(frozen=True)
-class EventFilter:
-    """The event log's filters (times as epoch seconds, as the journal keeps them)."""
-
-    entrance: str | None = None
-    person: str | None = None
-    decision: Decision | None = None
-    since: float | None = None
-    until: float | None = None
-
-
-def epoch(d: datetime | None) -> float | None:
-    """A filter time as the journal's epoch seconds; a naive time is UTC."""
-    if d is None:
-        return None
-    return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
+def restart_entrance(
+    session: Session, state: ServerState, who: Principal, entrance_id: int
+) -> EntranceOut:
+    """Start the runtime again (a video file that played to its end, a camera fixed)."""
+    require(who, Role.OPERATOR)
+    row = fetch(session, Entrance, entrance_id, "entrance")
+    audit(session, who, "entrance_restart", f"entrance:{row.id}")
+    session.commit()
+    state.entrances.restart(row.id)
+    return entrance_out(state, row)
 
 
-def encode_cursor(event: dict[str, Any]) -> str:
-    """The position after `event` in newest-first order: its exact time and id."""
-    raw = f"{float(event['time'])!r}/{int(event['id'])}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[float, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        t, i = raw.split("/")
-        when, ident = float(t), int(i)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise ApiError(
-            400,
-            "bad_cursor",
-            "the cursor is not one this server handed out; start again from the first page",
-        ) from None
-    if when != when or when in (float("inf"), float("-inf")):
-        raise ApiError(400, "bad_cursor", "the cursor is not one this server handed out")
-    return when, ident
-
-
-def event_page(
-    journal: Journal, f: EventFilter, limit: int, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of events, newest first, older than `cursor`, and the next page's cursor.
-
-    The journal orders by (time, id) descending; the page continues strictly after the
-    cursor's (time, id), so events that arrive meanwhile, or share a time, are neither
-    repeated nor skipped.
-    """
-    after = decode_cursor(cursor) if cursor else None
-    until = f.until
-    if after is not None:
-        until = after[0] if until is None else min(until, after[0])
-    skip = 0
-    while True:
-        want = limit + 1 + skip
-        rows = journal.query(
-            entrance=f.entrance,
-            person=f.person,
-            decision=f.decision,
-            since=f.since,
-            until=until,
-            limit=want,
-        )
-        # rows at the cursor's very time that it already covered come first: drop them
-        drop = 0
-        if after is not None:
-            while drop < len(rows) and (rows[drop]["time"], rows[drop]["id"]) >= after:
-                drop += 1
-        if len(rows) < want or len(rows) - drop > limit:
-            break
-        skip = drop  # > the previous skip: every round fetches more, so this ends
-    rows = rows[drop:]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
+def open_door(
+    session: Session, state: ServerState, who: Principal, entrance_id: int, reason: str
+) -> OpenOut:
+    """Open the door by hand; the reason goes to the journal and the audit log."""
+    require(who, Role.OPERATOR)
+    row = fetch(session, Entrance, entrance_id, "entrance")
+    if not row.enabled:
+        raise Disabled(f"entrance {row.name} is disabled")
+    queued, event_id = state.entrances.open_door(row.id, reason, who.name)
+    audit(
+        session,
+        who,
+        "door_open",
+        f"entrance:{row.id}",
+        reason=reason,
+        queued=queued,
+        event=event_id,
+    )
+    session.commit()
+    return OpenOut(queued=queued, event_id=event_id)

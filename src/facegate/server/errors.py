@@ -1,0 +1,97 @@
+"""What the server's operations refuse, as `facegate.errors` does for the engine: one
+`FaceGateError` subclass per kind of refusal, each with a stable `code` and a message fit to
+show a person. Nothing here knows about HTTP: the REST API maps these to status codes in one
+place (`facegate.server.api.errors.status_for`), the web UI to messages next to its forms.
+"""
+
+from __future__ import annotations
+
+from facegate.errors import FaceGateError, ImageTooLargeError
+
+
+class ServerError(FaceGateError):
+    """A request the server refuses because of what it asks, not because of a fault."""
+
+    code = "refused"
+
+
+class Invalid(ServerError):
+    """A value the server cannot accept (beyond what the request models check)."""
+
+    code = "bad_value"
+
+
+class UnknownId(Invalid):
+    """The request names an object (a resident, an entrance) that does not exist."""
+
+    code = "unknown_id"
+
+
+class BadSource(Invalid):
+    code = "bad_source"
+
+
+class BadLiveness(Invalid):
+    code = "bad_liveness"
+
+
+class BadThreshold(Invalid):
+    code = "bad_threshold"
+
+
+class BadCursor(Invalid):
+    code = "bad_cursor"
+
+
+class NotFound(ServerError):
+    """The object the request is about does not exist."""
+
+    code = "not_found"
+
+    @classmethod
+    def of(cls, what: str, ident: object) -> NotFound:
+        return cls(f"no {what} with id {ident}")
+
+
+class Conflict(ServerError):
+    """The change clashes with what is stored."""
+
+    code = "conflict"
+
+
+class DuplicateName(Conflict):
+    code = "duplicate_name"
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+
+
+class Disabled(Conflict):
+    code = "disabled"
+
+
+class Forbidden(ServerError):
+    """The caller's role does not allow this."""
+
+    code = "forbidden"
+
+
+class BadCredentials(ServerError):
+    code = "bad_credentials"
+
+
+class PhotoRejected(ServerError):
+    """An enrolment photo was refused; `cause` is the engine's reason (no face, too small,
+    not an image, ...), whose code this error carries."""
+
+    def __init__(self, message: str, cause: FaceGateError) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.code = cause.code
+
+
+class UploadTooLarge(ImageTooLargeError):
+    """An upload above the server's size limit (a kind of image too large to take)."""
+
+    code = "upload_too_large"

@@ -1,0 +1,161 @@
+"""Door events, read from the runtime journal the entrances write (one journal per server),
+a page at a time, and the audit log of administrative changes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from facegate.runtime.events import Decision
+from facegate.runtime.journal import Journal
+from facegate.server.db.models import AuditEntry, Resident
+from facegate.server.errors import BadCursor, NotFound
+from facegate.server.schemas import AuditOut, EventOut
+
+SNAPSHOT = re.compile(r"^\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.jpg$")
+SNAPSHOT_URL = "/api/v1/snapshots/"  # where the API serves `snapshot_path`
+
+
+def event_out(d: dict[str, Any]) -> EventOut:
+    return EventOut(
+        id=d["id"],
+        time=datetime.fromtimestamp(d["time"], UTC),
+        entrance=d["entrance"],
+        decision=d["decision"],
+        person=d["person"],
+        person_id=d["person_id"],
+        reason=d["reason"],
+        track=d["track"],
+        scores=d["scores"],
+        liveness=d["liveness"],
+        time_to_open_ms=d["time_to_open_ms"],
+        snapshot_url=SNAPSHOT_URL + d["snapshot"] if d["snapshot"] else None,
+    )
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """The event log's filters (times as epoch seconds, as the journal keeps them)."""
+
+    entrance: str | None = None
+    person: str | None = None
+    decision: Decision | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+def epoch(d: datetime | None) -> float | None:
+    """A filter time as the journal's epoch seconds; a naive time is UTC."""
+    if d is None:
+        return None
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
+
+
+def encode_cursor(event: dict[str, Any]) -> str:
+    """The position after `event` in newest-first order: its exact time and id."""
+    raw = f"{float(event['time'])!r}/{int(event['id'])}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        t, i = raw.split("/")
+        when, ident = float(t), int(i)
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise BadCursor(
+            "the cursor is not one this server handed out; start again from the first page"
+        ) from None
+    if when != when or when in (float("inf"), float("-inf")):
+        raise BadCursor("the cursor is not one this server handed out")
+    return when, ident
+
+
+def event_page(
+    journal: Journal, f: EventFilter, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of events, newest first, older than `cursor`, and the next page's cursor.
+
+    The journal orders by (time, id) descending; the page continues strictly after the
+    cursor's (time, id), so events that arrive meanwhile, or share a time, are neither
+    repeated nor skipped.
+    """
+    after = decode_cursor(cursor) if cursor else None
+    until = f.until
+    if after is not None:
+        until = after[0] if until is None else min(until, after[0])
+    skip = 0
+    while True:
+        want = limit + 1 + skip
+        rows = journal.query(
+            entrance=f.entrance,
+            person=f.person,
+            decision=f.decision,
+            since=f.since,
+            until=until,
+            limit=want,
+        )
+        # rows at the cursor's very time that it already covered come first: drop them
+        drop = 0
+        if after is not None:
+            while drop < len(rows) and (rows[drop]["time"], rows[drop]["id"]) >= after:
+                drop += 1
+        if len(rows) < want or len(rows) - drop > limit:
+            break
+        skip = drop  # > the previous skip: every round fetches more, so this ends
+    rows = rows[drop:]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def list_events(
+    session: Session,
+    journal: Journal,
+    f: EventFilter,
+    limit: int,
+    cursor: str | None = None,
+    resident_id: int | None = None,
+) -> tuple[list[EventOut], str | None]:
+    """`event_page` as response models; `resident_id` filters by that resident's name (the
+    journal keeps names as enrolled), `NotFound` when there is no such resident."""
+    if resident_id is not None:
+        name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
+        if name is None:
+            raise NotFound.of("resident", resident_id)
+        f = EventFilter(f.entrance, name, f.decision, f.since, f.until)
+    session.rollback()  # the journal is read with no database transaction open
+    rows, next_cursor = event_page(journal, f, limit, cursor)
+    return [event_out(d) for d in rows], next_cursor
+
+
+def latest_events(journal: Journal, n: int) -> list[EventOut]:
+    return [event_out(d) for d in journal.query(limit=n)]
+
+
+def snapshot_path(journal: Journal, rel: str) -> Path:
+    """The best-shot JPEG of an event, by the path after `SNAPSHOT_URL`."""
+    path = journal.snapshot_dir / rel
+    if not SNAPSHOT.match(rel) or not path.is_file():
+        raise NotFound("no such snapshot (deleted by retention?)")
+    return path
+
+
+def audit_log(
+    session: Session, actor: str | None = None, action: str | None = None, limit: int = 200
+) -> list[AuditOut]:
+    """Every administrative change, newest first."""
+    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor:
+        q = q.where(AuditEntry.actor == actor)
+    if action:
+        q = q.where(AuditEntry.action == action)
+    return [AuditOut.model_validate(a) for a in session.scalars(q)]
