@@ -265,23 +265,3 @@ def test_int8_sface_is_cached_and_close_to_fp32(
     assert np.einsum("ij,ij->i", e8, e32).min() > 0.98
     t = engine.threshold("sface", 1e-4)
     assert float(e8[0] @ e8[1]) > t > float(e8[0] @ e8[2])  # same person / a stranger
-
-
-@pytest.mark.slow
-def test_lfw_embeddings_are_cached_per_precision(
-    int8_engine: FaceEngine, engine: FaceEngine, tmp_path: Path, hopper, astronaut
-) -> None:
-    """INT8 shares FP32's model version (galleries stay valid), but an LFW evaluation with
-    `precision: int8` must measure INT8 vectors, not read FP32's cached ones."""
-    import cv2
-
-    from facegate.bench import lfw
-
-    rels = ["Grace_Hopper/Grace_Hopper_0001.jpg", "Astronaut/Astronaut_0001.jpg"]
-    for rel, img in zip(rels, (hopper, astronaut), strict=True):
-        (tmp_path / "gray" / rel).parent.mkdir(parents=True)
-        cv2.imwrite(str(tmp_path / "gray" / rel), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
-    e32 = lfw.embed_lfw(engine, tmp_path, rels, "sface", progress=False).plain
-    e8 = lfw.embed_lfw(int8_engine, tmp_path, rels, "sface", progress=False).plain
-    cos = np.einsum("ij,ij->i", e8, e32)
-    assert cos.min() > 0.98 and cos.max() < 0.9999  # close, and really computed by INT8
