@@ -10,13 +10,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 
-# Stamps re-run the install when pyproject.toml changes.
+# Stamps re-run the install when a pyproject.toml changes. `run` installs the product only (what
+# the door device carries); `test` adds facegate-bench (./bench: `facegate eval`, `facegate bench`).
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) install -e ".[demo]"
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(PY)
-	$(PIP) install -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml bench/pyproject.toml | $(PY)
+	$(PIP) install -e '.[dev]' -e ./bench
 	touch $(VENV)/.installed $@
 
 # The management server with its SQLite database and the default entrance's runtime:
@@ -25,13 +26,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 run: $(VENV)/.installed
 	$(VENV)/bin/facegate serve
 
+# pytest's testpaths (pyproject.toml): tests/ and bench/tests/
 test: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

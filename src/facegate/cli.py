@@ -2,35 +2,37 @@
 
 Every subcommand is a thin shell over `facegate.api` (the REST API calls the same
 functions). A FaceGateError becomes `error: <message>` and a non-zero exit, never a traceback.
+
+Other installed packages add subcommands through the entry-point group `facegate.cli` (see
+`PLUGIN_GROUP`): `facegate eval ...` and `facegate bench ...` come from facegate-bench
+(./bench), which the door's install does not carry.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facegate import api
 from facegate.config import FaceGateConfig, load_config
 from facegate.engine import FaceEngine
-from facegate.errors import DataError, FaceGateError
+from facegate.errors import FaceGateError
 from facegate.gallery.store import SQLiteGallery
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
-
-
-def default_data(sub: str) -> Path:
-    """`$FACEGATE_DATA/<sub>`, else the shared evaluation data beside the checkout."""
-    env = os.environ.get("FACEGATE_DATA")
-    if env:
-        return Path(env) / sub
-    return Path.cwd().parent / "shared" / "data" / sub
 
 
 def _emit(args: argparse.Namespace, payload: object, human: str) -> None:
@@ -182,70 +184,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lfw_root(data: str | None) -> Path:
-    root = Path(data) if data else default_data("lfw")
-    if not (root / "pairs.txt").is_file() and (root / "lfw" / "pairs.txt").is_file():
-        root = root / "lfw"
-    if not (root / "pairs.txt").is_file():
-        raise DataError(f"no LFW at {root} (pairs.txt missing); pass --data DIR")
-    return root
-
-
-def cmd_eval_lfw(args: argparse.Namespace) -> int:
-    from facegate.bench import lfw
-
-    engine = _engine(args)
-    report = lfw.evaluate(
-        engine, _lfw_root(args.data), args.models.split(","), progress=not args.quiet
-    )
-    if args.roc:
-        report.plot(Path(args.roc))
-    _emit(
-        args,
-        report.to_dict(),
-        report.to_text() + (f"\nROC written to {args.roc}" if args.roc else ""),
-    )
-    return 0
-
-
-def cmd_eval_calibrate(args: argparse.Namespace) -> int:
-    from facegate.bench import lfw
-    from facegate.gallery.thresholds import save_calibrations
-
-    engine = _engine(args)
-    cals = lfw.calibrate(
-        engine, _lfw_root(args.data), args.models.split(","), progress=not args.quiet
-    )
-    save_calibrations(
-        Path(args.out), cals, note="facegate eval calibrate --data <lfw> --models " + args.models
-    )
-    _emit(
-        args,
-        {k: c.to_json() for k, c in cals.items()},
-        "\n".join(
-            f"{k}: " + ", ".join(f"FMR {f:g} -> {t:.4f}" for f, t in sorted(c.thresholds.items()))
-            for k, c in cals.items()
-        )
-        + f"\nwritten to {args.out}",
-    )
-    return 0
-
-
-def cmd_eval_wider(args: argparse.Namespace) -> int:
-    from facegate.bench import wider
-
-    root = Path(args.data) if args.data else default_data("wider-face-val-subset")
-    if not root.is_dir() and (root / "wider-face-val-subset").is_dir():
-        root = root / "wider-face-val-subset"
-    from facegate.config import DetectorConfig
-
-    detector = DetectorConfig(score_threshold=wider.EVAL_SCORE_THRESHOLD, max_side=args.max_side)
-    engine = FaceEngine(_config(args).engine.model_copy(update={"detector": detector}))
-    report = wider.evaluate(root, engine, progress=not args.quiet)
-    _emit(args, report.to_dict(), report.to_text())
-    return 0
-
-
 def _liveness_config(args: argparse.Namespace):
     """runtime.liveness from --config, with --pad-model (which also requires the check)."""
     lc = _config(args).runtime.liveness
@@ -320,173 +258,6 @@ def _liveness_human(line: dict) -> str:
     return f"{line['path']}: no face track"
 
 
-def _pad_model_path(args: argparse.Namespace) -> Path:
-    if args.pad_model:
-        return Path(args.pad_model)
-    lc = _config(args).runtime.liveness
-    if lc.model is not None:
-        return lc.model
-    env = os.environ.get("FACEGATE_MODELS")
-    base = Path(env) if env else Path.cwd().parent / "shared" / "models"
-    if (base / "minifasnet").is_dir():
-        return base / "minifasnet"
-    raise DataError("no PAD model: pass --pad-model PATH (or set runtime.liveness.model)")
-
-
-def cmd_eval_pad(args: argparse.Namespace) -> int:
-    from facegate.bench import pad
-    from facegate.models.pad import MiniFASNet
-
-    engine = _engine(args)
-    root = Path(args.data) if args.data else default_data("antispoof")
-    if not (root / "real").is_dir() and (root / "antispoof" / "real").is_dir():
-        root = root / "antispoof"
-    model = MiniFASNet(_pad_model_path(args), threads=1).prepare()
-    report = pad.evaluate_passive(
-        root,
-        model,
-        engine.detect,
-        target_bpcer=args.target_bpcer,
-        folds=args.folds,
-        progress=not args.quiet,
-    )
-    _emit(args, report.to_dict(), report.to_text())
-    return 0
-
-
-def cmd_eval_planar(args: argparse.Namespace) -> int:
-    from facegate.bench import pad
-
-    engine = _engine(args)
-    root = Path(args.data) if args.data else default_data("")
-    report = pad.evaluate_motion(
-        engine,
-        root,
-        _config(args).runtime.liveness.motion,
-        attacks=args.attacks,
-        seed=args.seed,
-        split=args.split,
-        progress=not args.quiet,
-    )
-    _emit(args, report.to_dict(), report.to_text())
-    return 0
-
-
-def cmd_bench_door(args: argparse.Namespace) -> int:
-    """The real runtime on rendered LFW visits: false opens, missed opens, time-to-open."""
-    from facegate.bench import door
-
-    engine = _engine(args)
-    cfg = _config(args).runtime
-    if args.stills:
-        from facegate.bench import ceiling
-
-        bound = ceiling.run(
-            engine,
-            _lfw_root(args.data),
-            residents=args.residents,
-            strangers=args.strangers,
-            visits_per_resident=args.visits_per_resident,
-            seed=args.seed,
-            enrol_photos=args.enrol_photos,
-            min_enrol_photos=args.min_enrol_photos,
-            fmr=cfg.decision.fmr,
-            confirm_fmr=cfg.decision.confirm_fmr,
-            progress=not args.quiet,
-        )
-        _emit(args, bound, ceiling.to_text(bound))
-        return 0
-    log = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
-
-    def write(result: door.VisitResult) -> None:
-        if log is not None:
-            log.write(json.dumps(result.to_dict()) + "\n")
-            log.flush()
-
-    try:
-        report = door.run(
-            engine,
-            _lfw_root(args.data),
-            residents=args.residents,
-            strangers=args.strangers,
-            visits_per_resident=args.visits_per_resident,
-            seed=args.seed,
-            enrol_photos=args.enrol_photos,
-            min_enrol_photos=args.min_enrol_photos,
-            decision=cfg.decision,
-            quality=cfg.quality,
-            progress=not args.quiet,
-            on_result=write,
-            attacks=args.attacks,
-            liveness=_liveness_config(args),
-        )
-    finally:
-        if log is not None:
-            log.close()
-    _emit(args, report.summary(), report.to_text())
-    return 0
-
-
-def _precisions(args: argparse.Namespace) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(["fp32", *args.precisions.split(",")]))
-
-
-def _optional_data(path: str | None, sub: str) -> Path | None:
-    root = Path(path) if path else default_data(sub)
-    return root if root.exists() else None
-
-
-def cmd_bench_models(args: argparse.Namespace) -> int:
-    """Detector and recogniser speed vs OpenCV (and ORT, dlib), same process, interleaved."""
-    from facegate.bench import models
-
-    cfg = _config(args).engine
-    lfw_root = _optional_data(args.lfw, "lfw")
-    report = models.run(
-        precisions=_precisions(args),
-        threads=cfg.thread_count(),
-        rounds=args.rounds,
-        lfw_root=_lfw_root(str(lfw_root)) if lfw_root and not args.no_accuracy else None,
-        wider_root=_optional_data(args.wider, "wider-face-val-subset"),
-        cache_dir=cfg.cache_dir,
-        accuracy=not args.no_accuracy,
-        progress=not args.quiet,
-    )
-    _emit(args, report, models.to_text(report))
-    return 0
-
-
-def cmd_bench_stream(args: argparse.Namespace) -> int:
-    """Whole-stream frames/s of the runtime vs the OpenCV Zoo and face_recognition loops."""
-    from facegate.bench import stream
-
-    cfg = _config(args).engine
-    if args.clips:
-        clips = [Path(c) for c in args.clips]
-    else:
-        base = (
-            Path(os.environ["FACEGATE_DATA"])
-            if os.environ.get("FACEGATE_DATA")
-            else (Path.cwd().parent / "shared" / "data")
-        )
-        clips = [base / c for c in stream.DEFAULT_CLIPS]
-    missing = [str(c) for c in clips if not c.is_file()]
-    if missing:
-        raise DataError(f"clip(s) not found: {', '.join(missing)}; pass CLIP paths")
-    report = stream.run(
-        clips,
-        precisions=_precisions(args),
-        threads=cfg.thread_count(),
-        cache_dir=cfg.cache_dir,
-        max_frames=args.max_frames,
-        with_face_recognition=not args.no_face_recognition,
-        native_zoo=not args.no_native,
-        rounds=args.rounds,
-    )
-    _emit(args, report, stream.to_text(report))
-    return 0
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     """The management server: web UI, REST API and the entrance runtimes in one process."""
     import logging
@@ -536,10 +307,74 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- plugins -------------------------------------------------------------------------------
+
+#: Entry-point group through which other installed packages add subcommands. Each entry point
+#: names a function `register(subparsers, parents: CliParents) -> None` that adds its parsers
+#: with `subparsers.add_parser(...)` and gives each runnable one `set_defaults(func=handler)`,
+#: a handler taking the parsed namespace and returning the exit code (FaceGateError is turned
+#: into `error: ...` as for the built-in commands).
+PLUGIN_GROUP = "facegate.cli"
+
+#: Documented commands that come from a package the door's install leaves out: when it is
+#: absent they say where they come from rather than "invalid choice".
+_BENCH = "pip install -e ./bench (the facegate-bench package)"
+OPTIONAL_COMMANDS = {"eval": _BENCH, "bench": _BENCH}
+
+
+@dataclass(frozen=True)
+class CliParents:
+    """The option groups the built-in commands share, for a plugin's `parents=[...]`."""
+
+    common: argparse.ArgumentParser  # --config, --json, --quiet
+    match: argparse.ArgumentParser  # --model, --fusion, --flip, --fmr
+    db: argparse.ArgumentParser  # --db
+
+
+#: The helpers a plugin's handlers use the way the built-in ones do.
+config_from_args = _config
+engine_from_args = _engine
+emit = _emit
+liveness_config_from_args = _liveness_config
+
+
+def plugin_entry_points() -> list[EntryPoint]:
+    """The installed `facegate.cli` entry points."""
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=PLUGIN_GROUP))
+
+
+def _add_plugins(
+    sub: argparse._SubParsersAction, parents: CliParents, plugins: Iterable[EntryPoint]
+) -> None:
+    for ep in plugins:
+        try:
+            ep.load()(sub, parents)
+        except Exception as exc:  # a broken plugin must not take the door's commands with it
+            logging.getLogger(__name__).warning(
+                "plugin %s (%s) not loaded: %s: %s", ep.name, ep.value, type(exc).__name__, exc
+            )
+    for name, hint in OPTIONAL_COMMANDS.items():
+        if name not in sub.choices:
+            # takes any arguments (even --help) and says what to install
+            sp = sub.add_parser(
+                name, help=f"not installed: {hint}", add_help=False, prefix_chars="\0"
+            )
+            sp.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+            sp.set_defaults(func=lambda _args, name=name, hint=hint: _not_installed(name, hint))
+
+
+def _not_installed(name: str, hint: str) -> int:
+    print(f"error: `facegate {name}` is not installed: {hint}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 # -- parser --------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: Iterable[EntryPoint] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; `plugins` defaults to the installed `facegate.cli` entry points."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", help="YAML config file (see docs/config.md)")
     common.add_argument("--json", action="store_true", help="machine-readable output")
@@ -626,135 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="passive PAD model (MiniFASNet-layout "
         "ONNX folder or file); default runtime.liveness.model",
     )
-
-    ev = sub.add_parser("eval", help="accuracy on the shared evaluation data")
-    evsub = ev.add_subparsers(dest="eval_command", required=True)
-    for name, fn, help_ in (
-        ("lfw", cmd_eval_lfw, "LFW 10-fold verification"),
-        ("calibrate", cmd_eval_calibrate, "FMR thresholds from LFW"),
-        ("wider", cmd_eval_wider, "WIDER FACE detection AP"),
-    ):
-        sp = evsub.add_parser(name, help=help_, parents=[common])
-        sp.set_defaults(func=fn)
-        sp.add_argument("--data", help="data folder (default: $FACEGATE_DATA or ../shared/data)")
-        if name != "wider":
-            sp.add_argument("--models", default="sface,dlib", help="comma-separated recognisers")
-    evsub.choices["lfw"].add_argument("--roc", help="write the ROC plot to this PNG")
-    sp = evsub.add_parser(
-        "pad", help="passive PAD: APCER/BPCER/ACER, subject-disjoint", parents=[common]
-    )
-    sp.set_defaults(func=cmd_eval_pad)
-    sp.add_argument("--data", help="anti-spoofing folder (default: $FACEGATE_DATA/antispoof)")
-    sp.add_argument(
-        "--pad-model",
-        metavar="PATH",
-        help="MiniFASNet-layout ONNX folder or file "
-        "(default: runtime.liveness.model, else $FACEGATE_MODELS/minifasnet)",
-    )
-    sp.add_argument(
-        "--target-bpcer",
-        type=float,
-        default=0.02,
-        help="BPCER the thresholds are fixed at on the calibration subjects",
-    )
-    sp.add_argument("--folds", type=int, default=5, help="subject folds")
-    sp = evsub.add_parser(
-        "planar",
-        help="model-free planar-motion check: rendered print/screen attacks vs real video tracks",
-        parents=[common],
-    )
-    sp.set_defaults(func=cmd_eval_planar)
-    sp.add_argument(
-        "--data",
-        help="shared data folder with lfw/ and video/ (default: $FACEGATE_DATA or ../shared/data)",
-    )
-    sp.add_argument("--attacks", type=int, default=240, help="attack clips to render")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument(
-        "--split",
-        choices=["test", "calibration", "all"],
-        default="test",
-        help="LFW people / real clips to report on (thresholds were fixed on 'calibration')",
-    )
-
-    # benchmarks: speed and door outcomes, our engine against baselines in the same run
-    bench = sub.add_parser("bench", help="benchmarks (door outcomes, speed)")
-    bsub = bench.add_subparsers(dest="bench_command", required=True)
-    sp = bsub.add_parser("door", help="the runtime on rendered LFW visits", parents=[common, match])
-    sp.set_defaults(func=cmd_bench_door)
-    sp.add_argument("--data", help="LFW folder (default: $FACEGATE_DATA/lfw or ../shared/data/lfw)")
-    sp.add_argument("--residents", type=int, default=100)
-    sp.add_argument("--visits-per-resident", type=int, default=3)
-    sp.add_argument("--strangers", type=int, default=2000)
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument(
-        "--enrol-photos",
-        type=int,
-        default=5,
-        metavar="N",
-        help="photos enrolled per resident, at most (held-out photos are visits)",
-    )
-    sp.add_argument(
-        "--min-enrol-photos",
-        type=int,
-        default=3,
-        metavar="N",
-        help="photos enrolled per resident, at least (residents need one more)",
-    )
-    sp.add_argument("--log", metavar="FILE", help="write one JSON line per visit as it ends")
-    sp.add_argument(
-        "--attacks",
-        type=int,
-        default=0,
-        metavar="N",
-        help="also N attack visits: a resident's own photo printed or on a screen, "
-        "run with runtime.liveness from --config (default: the motion check); "
-        "any attack admitted is a false open",
-    )
-    sp.add_argument(
-        "--pad-model",
-        metavar="PATH",
-        help="passive PAD model for the attack visits' liveness (sets runtime.liveness.model)",
-    )
-    sp.add_argument(
-        "--stills",
-        action="store_true",
-        help="no clips: score the same visits as still photos and report the "
-        "fewest misses any threshold could give with 0 false opens (a bound)",
-    )
-    sp = bsub.add_parser(
-        "models", help="detector/recogniser speed and accuracy vs OpenCV", parents=[common]
-    )
-    sp.set_defaults(func=cmd_bench_models)
-    sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
-    sp.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
-    sp.add_argument("--lfw", help="LFW folder for accuracy (default: $FACEGATE_DATA/lfw)")
-    sp.add_argument("--wider", help="WIDER subset for AP (default: $FACEGATE_DATA/...)")
-    sp.add_argument("--no-accuracy", action="store_true", help="timing only")
-    sp = bsub.add_parser(
-        "stream",
-        help="whole-stream frames/s vs the OpenCV Zoo and face_recognition loops",
-        parents=[common],
-    )
-    sp.set_defaults(func=cmd_bench_stream)
-    sp.add_argument(
-        "clips", nargs="*", metavar="CLIP", help="videos (default: the shared 720p and 1080p clips)"
-    )
-    sp.add_argument("--precisions", default="fp32,int8", help="FaceGate variants to compare")
-    sp.add_argument("--max-frames", type=int, help="use the first N frames of each clip")
-    sp.add_argument("--rounds", type=int, default=3, help="interleaved passes over each clip")
-    sp.add_argument("--no-face-recognition", action="store_true", help="skip the dlib loop")
-    sp.add_argument(
-        "--no-native", action="store_true", help="skip the OpenCV Zoo loop at native resolution"
-    )
-    evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
-    evsub.choices["wider"].add_argument(
-        "--max-side",
-        type=int,
-        default=0,
-        help="shrink images to this long side before detection (0 = full resolution; "
-        "the runtime uses 640)",
-    )
+    parents = CliParents(common=common, match=match, db=db)
+    _add_plugins(sub, parents, plugin_entry_points() if plugins is None else plugins)
     return p
 
 

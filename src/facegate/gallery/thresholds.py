@@ -2,8 +2,9 @@
 
 `calibration.json` (shipped beside the models) holds, per recogniser version and flip setting,
 the impostor-score statistics and the cosine thresholds at FMR 1e-3/1e-4/1e-5, measured on all
-cross-identity pairs of the gray LFW by `facegate eval calibrate`. Thresholds between the
-calibrated points are interpolated in log-FMR; beyond them is refused rather than guessed.
+cross-identity pairs of the gray LFW by `facegate eval calibrate` (facegate-bench writes the
+file; the product only reads it). Thresholds between the calibrated points are interpolated in
+log-FMR; beyond them is refused rather than guessed.
 """
 
 from __future__ import annotations
@@ -91,8 +92,3 @@ def load_calibrations(path: Path | None = None) -> dict[str, Calibration]:
         return {}
     data = json.loads(text)
     return {k: Calibration.from_json(v) for k, v in data.get("calibrations", {}).items()}
-
-
-def save_calibrations(path: Path, cals: dict[str, Calibration], note: str = "") -> None:
-    payload = {"note": note, "calibrations": {k: c.to_json() for k, c in sorted(cals.items())}}
-    path.write_text(json.dumps(payload, indent=2) + "\n")

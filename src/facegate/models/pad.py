@@ -41,7 +41,7 @@ _NAME = re.compile(r"^(?P<scale>org|\d+(?:\.\d+)?)_(?:\d+_)*?(?P<h>\d+)x(?P<w>\d
 #: that reached it on NUAA real frames (all 10 subjects) with YuNet boxes. Error rates measured
 #: on subjects held out from the threshold are in docs/liveness.md.
 KNOWN_THRESHOLDS: dict[str, dict[float, float]] = {
-    # `facegate eval pad --data <shared>/antispoof --target-bpcer B` ("threshold fixed on all
+    # `facegate eval pad --data <antispoof folder> --target-bpcer B` ("threshold fixed on all
     # nuaa subjects"), 400 real NUAA frames of 10 subjects
     "039bf3f404e5+f8b3a873f2f0": {0.01: 0.0803, 0.02: 0.0909, 0.05: 0.193, 0.1: 0.3733},
 }

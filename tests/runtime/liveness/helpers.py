@@ -59,6 +59,18 @@ def project(
 
 
 def video_frames(path: Path, max_fps: float = 15.0, limit: int = 400) -> list[np.ndarray]:
-    from facegate.bench.pad import _video_frames
+    """The first `limit` frames of a video file, thinned to at most `max_fps`."""
+    from facegate.runtime.sources import open_source
 
-    return list(_video_frames(path, max_fps))[:limit]
+    src = open_source(str(path), "fast")
+    step = max(1, round(getattr(src, "fps", max_fps) / max_fps))
+    frames: list[np.ndarray] = []
+    try:
+        k = 0
+        while len(frames) < limit and (fr := src.read()) is not None:
+            if k % step == 0:
+                frames.append(fr.image)
+            k += 1
+    finally:
+        src.close()
+    return frames

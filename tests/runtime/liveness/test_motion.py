@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate.bench.attacks import ATTACK_KINDS, render_attack, render_attack_visit
 from facegate.models.base import Face
 from facegate.runtime.liveness import MotionConfig, PlanarMotionCheck
 from tests.conftest import require_data
@@ -144,26 +143,3 @@ def test_pairs_whose_alignment_did_not_converge_are_no_evidence() -> None:
     # ... an occasional failure is fine
     v = verdict(unconverged[:2] + headlike)
     assert v.checked and v.live is True and v.evidence["unaligned_pairs"] == 2, v.to_dict()
-
-
-@pytest.mark.parametrize("kind", ATTACK_KINDS)
-def test_rendered_attacks_move_as_a_plane(engine, hopper, hopper_face, kind) -> None:
-    box = tuple(float(v) for v in hopper_face.bbox)
-    clip = render_attack(
-        hopper, np.random.default_rng(1), kind=kind, face_box=box, approach=True, duration_s=2.0
-    )
-    assert len(clip.frames) == len(clip.face_boxes) == len(clip.homographies) == 30
-    v = motion_verdict(engine, clip.frames, MotionConfig())
-    assert v.checked and v.live is False, v.to_dict()
-
-
-def test_attack_clip_is_reproducible_and_shaped_like_a_visit(hopper) -> None:
-    lfw_like = cv2.resize(hopper, (250, 250))
-    a = render_attack_visit(lfw_like, np.random.default_rng(7), kind="screen")
-    b = render_attack_visit(lfw_like, np.random.default_rng(7), kind="screen")
-    assert len(a.frames) == 30 and a.fps == 15.0 and a.kind == "screen"
-    assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
-    assert a.frames[0].shape == (480, 640, 3) and a.frames[0].dtype == np.uint8
-    assert 0 <= a.first_visible < len(a.frames)
-    with pytest.raises(ValueError, match="kind"):
-        render_attack(hopper, np.random.default_rng(0), kind="mask")  # type: ignore[arg-type]

@@ -25,11 +25,11 @@ import cv2
 import numpy as np
 
 from facegate import api
-from facegate.bench.door import Visit, lfw_people, plan
 from facegate.engine import FaceEngine
 from facegate.errors import ConfigError
 from facegate.gallery.matcher import Gallery
 from facegate.gallery.store import SQLiteGallery
+from facegate_bench.door import Visit, lfw_people, plan
 
 STRANGER, NOT_ENROLLED = -1, -2
 

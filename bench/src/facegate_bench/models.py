@@ -266,7 +266,7 @@ class LfwCrops:
 
 def lfw_crops(engine: FaceEngine, root: Path, progress: bool = False) -> LfwCrops:
     """Aligned crops of the View-2 images, detected once by the FP32 detector and cached."""
-    from facegate.bench import lfw
+    from facegate_bench import lfw
 
     pairs = lfw.read_pairs(root)
     rels = list(dict.fromkeys(x for p in pairs for x in (p.a, p.b)))
@@ -316,7 +316,7 @@ def impostors_above(
 def lfw_accuracy(engines: dict[str, FaceEngine], root: Path, progress: bool = False) -> dict:
     """10-fold accuracy of every variant on the same crops, and the FMR the shipped FP32
     thresholds give on each variant's impostor pairs (View-2 images)."""
-    from facegate.bench import lfw
+    from facegate_bench import lfw
 
     pairs = lfw.read_pairs(root)
     data = lfw_crops(engines["fp32"], root, progress)
@@ -399,7 +399,7 @@ def wider_accuracy(
     the evaluation's low score threshold."""
     from tqdm import tqdm
 
-    from facegate.bench import wider
+    from facegate_bench import wider
 
     eng = _engine(
         "fp32", threads, cache_dir, score_threshold=wider.EVAL_SCORE_THRESHOLD, max_side=0

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
 
-from facegate.bench.wider import GTBox, average_precision, evaluate, match, read_ground_truth
 from facegate.errors import DataError
+from facegate_bench.data import data_dir
+from facegate_bench.wider import GTBox, average_precision, evaluate, match, read_ground_truth
 
 
 def _data_root() -> Path:
-    base = os.environ.get("FACEGATE_DATA")
-    data = Path(base) if base else Path(__file__).parents[2] / "shared" / "data"
-    return data / "wider-face-val-subset"
+    return data_dir("wider-face-val-subset")
 
 
 def det(x: float, y: float, w: float, h: float, score: float) -> list[float]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from facegate.bench import stream
 from facegate.models.base import Face
+from facegate_bench import stream
 
 
 def test_votes_open_once_at_min_votes() -> None:

@@ -2,7 +2,7 @@
 
 Residents are LFW people with enough photos: some photos are enrolled, the others are held out
 as visits. Strangers are LFW people never enrolled. Each visit is rendered as a short clip of
-the person walking up to the camera (`bench.clips`), and the unchanged intercom runtime
+the person walking up to the camera (`facegate_bench.clips`), and the unchanged intercom runtime
 processes it on a virtual clock that advances by the measured processing time, so frames that
 arrive while the CPU is busy are skipped exactly as on a live camera, and time-to-open
 includes every millisecond of work on this machine, without waiting in real time.
@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 
 from facegate import api
-from facegate.bench.clips import VisitClip, render_visit
 from facegate.engine import FaceEngine
 from facegate.errors import DataError
 from facegate.gallery.store import SQLiteGallery
@@ -33,6 +32,7 @@ from facegate.runtime.liveness import Liveness, LivenessConfig, build_liveness
 from facegate.runtime.pipeline import Runtime
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import FrameListSource, VirtualClock
+from facegate_bench.clips import VisitClip, render_visit
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class VisitResult:
 
 
 #: LFW folders that hold the same person under another name: one person, never a stranger to
-#: themself. The photo duplicates of `bench.lfw.DUPLICATES`, and names written both ways round:
+#: themself. The photo duplicates of `lfw.DUPLICATES`, and names written both ways round:
 #: a "stranger" visit of Sung_Hong_Choi was opened for resident Choi_Sung-hong (seed 2) and one
 #: of Wang_Nan for Nan_Wang (seed 4), each the same person; a scan of every LFW folder name for
 #: its parts rotated found one more pair, Yingfan_Wang / Wang_Yingfan, also one man (all checked
@@ -366,7 +366,7 @@ def run(
 
 # == Attack visits (issue 6, liveness) ==========================================================
 # A resident's own photo held up to the intercom, printed or on a phone/tablet screen
-# (`bench.attacks.render_attack_visit`), through the same runtime as every other visit, with
+# (`attacks.render_attack_visit`), through the same runtime as every other visit, with
 # the entrance's liveness config (`runtime.liveness`; default: the planar-motion check, an
 # undecided face waits). Any attack admitted is a false open, reported apart by kind.
 #
@@ -469,7 +469,7 @@ def run_attacks(
     forgets every track when a visit's stream ends."""
     from tqdm import tqdm
 
-    from facegate.bench.attacks import render_attack_visit
+    from facegate_bench.attacks import render_attack_visit
 
     results = []
     for i, visit in enumerate(tqdm(planned, desc="attacks", disable=not progress)):

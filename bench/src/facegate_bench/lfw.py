@@ -8,6 +8,7 @@ Embeddings are cached per model version under `<cache>/eval/`, so reruns are fas
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,13 @@ def calibrate(
                 f"gray LFW, all {n:,} cross-identity pairs, mean z-score of {len(models)} models",
             )
     return out
+
+
+def save_calibrations(path: Path, cals: dict[str, Calibration], note: str = "") -> None:
+    """Write `cals` as a calibration.json: the format `load_calibrations` in
+    `facegate.gallery.thresholds` reads (the shipped table is one such file)."""
+    payload = {"note": note, "calibrations": {k: c.to_json() for k, c in sorted(cals.items())}}
+    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 # -- the report ----------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facegate.bench import ceiling
-from tests.conftest import require_data
+from bench.tests.conftest import require_data
+from facegate_bench import ceiling
 
 NEG = -1.0  # a resident's score for someone else
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from facegate.bench import door
-from facegate.bench.door import Visit, VisitResult
+from bench.tests.conftest import require_data
 from facegate.errors import DataError
-from tests.conftest import require_data
+from facegate_bench import door
+from facegate_bench.door import Visit, VisitResult
 
 
 def people() -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ scores the largest face of every image, and reports ISO/IEC 30107-3 style rates:
   (other people entirely) are scored with the threshold fixed on all calibration subjects.
 
 `evaluate_motion` (`facegate eval planar`) renders print and screen attacks from LFW photos
-(`facegate.bench.attacks`), runs the runtime's planar-motion check over every track of them
+(`facegate_bench.attacks`), runs the runtime's planar-motion check over every track of them
 and of the real clips in `<data>/video`, and reports how each ended: attack, live, or
 undecided. Its thresholds are the shipped defaults (fixed on a calibration set of other LFW
 people and the calibration clips, see docs/liveness.md), or any given ones.
@@ -440,8 +440,8 @@ def evaluate_motion(
     """Render `attacks` print/screen attack clips from LFW people of `split` and run the
     planar-motion check (config `cfg`, a MotionConfig) over them and over the real clips of
     `split` in `<root>/video`."""
-    from facegate.bench.attacks import render_attack
     from facegate.runtime.liveness import Landmarks68, PlanarMotionCheck
+    from facegate_bench.attacks import render_attack
 
     lfw = root / "lfw" / "gray"
     video = root / "video"

@@ -31,7 +31,7 @@ from statistics import NormalDist
 import cv2
 import numpy as np
 
-from facegate.bench.render import (
+from facegate_bench.render import (
     Box,
     as_bgr,
     fit_background,

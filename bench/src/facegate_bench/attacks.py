@@ -18,7 +18,7 @@ What the clip contains, and why:
 - the camera: defocus, motion blur along the image motion, exposure drift, sensor noise and a
   JPEG round trip like a stream codec.
 
-Face sizes, distances and durations match `facegate.bench.clips.render_visit` (the face grows
+Face sizes, distances and durations match `facegate_bench.clips.render_visit` (the face grows
 from about 45-80 px to 140-230 px wide in a 640x480 frame), and the result is a `VisitClip`,
 so the door benchmark can replay attack visits next to real ones. Everything is drawn from
 the caller's `rng`: a seed reproduces a clip exactly.
@@ -33,15 +33,15 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from facegate.bench import render
-from facegate.bench.clips import (  # noqa: F401  (save_preview: contact sheets of attacks too)
+from facegate_bench import render
+from facegate_bench.clips import (  # noqa: F401  (save_preview: contact sheets of attacks too)
     LFW_FACE_BOX,
     LFW_SIZE,
     MIN_VISIBLE_FACE_PX,
     VisitClip,
     save_preview,
 )
-from facegate.bench.render import Box
+from facegate_bench.render import Box
 
 AttackKind = Literal["print", "screen"]
 ATTACK_KINDS: tuple[str, ...] = ("print", "screen")

@@ -11,7 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facegate.bench.clips import (
+from bench.tests.conftest import require_data
+from facegate.engine import FaceEngine
+from facegate_bench.clips import (
     LFW_FACE_BOX,
     MIN_VISIBLE_FACE_PX,
     VisitClip,
@@ -19,8 +21,6 @@ from facegate.bench.clips import (
     render_visit,
     save_preview,
 )
-from facegate.engine import FaceEngine
-from tests.conftest import require_data
 
 #: Grace Hopper's face in matplotlib's 512x600 sample sits at about (183, 120, 170, 213); this
 #: square crop puts it where LFW's deep-funneled images have theirs (checked by a test below).

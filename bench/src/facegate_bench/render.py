@@ -1,5 +1,5 @@
-"""Image pieces shared by the rendered door visits (`bench.clips`) and the rendered
-presentation attacks (`bench.attacks`): input photos and backgrounds brought to BGR, smooth
+"""Image pieces shared by the rendered door visits (`facegate_bench.clips`) and the rendered
+presentation attacks (`facegate_bench.attacks`): input photos and backgrounds brought to BGR, smooth
 random signals, pre-filtered sprite pyramids, the part of the frame a warped sprite covers,
 and the ground-truth face box clipped to the frame.
 

@@ -39,7 +39,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facegate.bench.models import machine
 from facegate.config import EngineConfig
 from facegate.engine import FaceEngine
 from facegate.gallery.store import NewTemplate, SQLiteGallery
@@ -51,6 +50,7 @@ from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.pipeline import Runtime
 from facegate.runtime.quality import QualityConfig, assess
 from facegate.runtime.sources import FrameListSource, VirtualClock
+from facegate_bench.models import machine
 
 #: The shared clips (relative to the data folder): 720p one face, 1080p several faces.
 DEFAULT_CLIPS = ("video/sihanwang_face_detection/test.mp4", "video/facenet_pytorch/video.mp4")
@@ -388,8 +388,8 @@ def bench_clip(
 ) -> dict:
     """Every loop over the whole clip, `rounds` times, the loops' order rotating each round
     (interleaved); fps is the median round. Decisions are deterministic: the first round's."""
-    from facegate.bench.models import plain_ort_sface
     from facegate.demo import grace_hopper_path
+    from facegate_bench.models import plain_ort_sface
 
     frames, fps = decode(path, max_frames)
     if not frames:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
-from facegate.bench import lfw
+from bench.tests.conftest import require_data
+from facegate.config import EngineConfig
 from facegate.engine import FaceEngine
-from tests.conftest import require_data
+from facegate_bench import lfw
 
 
 def test_best_threshold_separates_separable_scores() -> None:
@@ -74,3 +77,24 @@ def test_pairs_file_and_a_slice_of_fold_one(engine: FaceEngine) -> None:
     same = np.array([p.same for p in subset])
     t = engine.threshold("sface", 1e-3)
     assert np.mean((scores >= t) == same) > 0.95
+
+
+@pytest.fixture(scope="module")
+def int8_engine(cache_dir: Path) -> FaceEngine:
+    return FaceEngine(EngineConfig(cache_dir=cache_dir, precision="int8"))
+
+
+@pytest.mark.slow
+def test_lfw_embeddings_are_cached_per_precision(
+    int8_engine: FaceEngine, engine: FaceEngine, tmp_path: Path, hopper, astronaut
+) -> None:
+    """INT8 shares FP32's model version (galleries stay valid), but an LFW evaluation with
+    `precision: int8` must measure INT8 vectors, not read FP32's cached ones."""
+    rels = ["Grace_Hopper/Grace_Hopper_0001.jpg", "Astronaut/Astronaut_0001.jpg"]
+    for rel, img in zip(rels, (hopper, astronaut), strict=True):
+        (tmp_path / "gray" / rel).parent.mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "gray" / rel), cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+    e32 = lfw.embed_lfw(engine, tmp_path, rels, "sface", progress=False).plain
+    e8 = lfw.embed_lfw(int8_engine, tmp_path, rels, "sface", progress=False).plain
+    cos = np.einsum("ij,ij->i", e8, e32)
+    assert cos.min() > 0.98 and cos.max() < 0.9999  # close, and really computed by INT8

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from facegate.bench import models
+from facegate_bench import models
 
 
 def test_interleaved_runs_every_candidate_in_rotating_order() -> None:
