@@ -23,7 +23,7 @@ def _commands(parser, dest: str = "command") -> dict:
 
 
 def test_plugin_is_installed_as_an_entry_point() -> None:
-    assert [ep.value for ep in cli.plugin_entry_points()] == [PLUGIN.value]
+    assert PLUGIN.value in [ep.value for ep in cli.plugin_entry_points()]
 
 
 def test_product_cli_without_the_plugin(monkeypatch, capsys) -> None:
