@@ -26,10 +26,11 @@ from facegate import api
 from facegate.engine import FaceEngine
 from facegate.errors import DataError
 from facegate.gallery.store import SQLiteGallery
+from facegate.runtime.config import RuntimeConfig
 from facegate.runtime.decision import DecisionConfig
+from facegate.runtime.entrance import Entrance
 from facegate.runtime.events import Decision, DoorEvent
-from facegate.runtime.liveness import Liveness, LivenessConfig, build_liveness
-from facegate.runtime.pipeline import Runtime
+from facegate.runtime.liveness import Liveness, LivenessConfig, NoLiveness, build_liveness
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import FrameListSource, VirtualClock
 from facegate_bench.clips import VisitClip, render_visit
@@ -226,37 +227,33 @@ def run_visit(
     quality: QualityConfig,
     liveness: Liveness | None = None,
 ) -> tuple[list[DoorEvent], float | None, int, float, float]:
-    """One visit through the real runtime: (events, time-to-open ms, frames, cpu s, wall s)."""
+    """One visit through the real entrance (`runtime.entrance.Entrance`, as `facegate run`
+    assembles it): (events, time-to-open ms, frames, cpu s, wall s). Warm-up is not timed
+    (the engine warms each model once, before the first visit's clock starts), as the
+    baselines' model loading is not."""
     clock = VirtualClock()
     source = FrameListSource(clip.frames, clip.fps, "simulated", clock)
     events: list[DoorEvent] = []
-    opened_at: list[float] = []
-    runtime: Runtime | None = None
-
-    def sink(event: DoorEvent) -> None:
-        events.append(event)
-        if event.decision is Decision.OPEN and runtime is not None:
-            first = runtime.evidence[event.track].first_t
-            opened_at.append(first + event.time_to_open_ms / 1000.0)
-
-    runtime = Runtime(
-        entrance="bench",
-        engine=engine,
-        store=store,
+    rc = RuntimeConfig(entrance="bench", decision=decision, quality=quality)
+    with Entrance(
+        rc,
+        engine,
+        store,
         source=source,
         clock=clock,
-        decision=decision,
-        quality=quality,
-        liveness=liveness,
-        sinks=[sink],
-    )
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    stats = runtime.run()
-    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        liveness=liveness or NoLiveness(),
+        sinks=[events.append],
+    ) as entrance:
+        entrance.start()
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        while entrance.step():
+            pass
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    opened_at = [e.clock_t for e in events if e.decision is Decision.OPEN and e.clock_t]
     tto = None
     if opened_at:
         tto = 1000.0 * (opened_at[0] - clip.first_visible / clip.fps)
-    return events, tto, stats.frames, cpu, wall
+    return events, tto, entrance.stats.frames, cpu, wall
 
 
 def run(

@@ -4,7 +4,7 @@ of each compared.
 
 Loops (every frame of the clip, in order; decoding is done once beforehand and not timed):
 
-- `facegate <precision>`: the real runtime (`Runtime`, default quality gate and votes) with
+- `facegate <precision>`: the real entrance (`Entrance`, default quality gate and votes) with
   one recogniser deciding, like the baselines; `facegate <first> +confirm` adds the default
   confirmation by the second recogniser (dlib, once per visit). Fed by a `FrameListSource` at
   pace "fast" (every frame);
@@ -45,9 +45,11 @@ from facegate.gallery.store import NewTemplate, SQLiteGallery
 from facegate.models.align import align_arcface
 from facegate.models.base import Face
 from facegate.models.files import DLIB_RESNET, DLIB_SHAPE5, YUNET
+from facegate.runtime.config import RuntimeConfig
 from facegate.runtime.decision import DecisionConfig
+from facegate.runtime.entrance import Entrance
 from facegate.runtime.events import Decision, DoorEvent
-from facegate.runtime.pipeline import Runtime
+from facegate.runtime.liveness import NoLiveness
 from facegate.runtime.quality import QualityConfig, assess
 from facegate.runtime.sources import FrameListSource, VirtualClock
 from facegate_bench.models import machine
@@ -237,30 +239,27 @@ def run_facegate(
     fps: float,
     decision: DecisionConfig,
 ) -> tuple[float, dict[str, int], dict]:
+    """The clip through the real entrance (`Entrance`, as `facegate run` assembles it, no
+    liveness: the baselines have none). The timing starts after `start()` (warm-up), as the
+    baselines' timing starts after their models are loaded."""
     clock = VirtualClock()
     source = FrameListSource(frames, fps, "fast", clock)
     opened: dict[str, int] = {}
-    events: list[DoorEvent] = []
-    runtime: Runtime | None = None
+    rc = RuntimeConfig(entrance="bench", decision=decision)
 
-    def sink(event: DoorEvent) -> None:
-        events.append(event)
-        if event.decision is Decision.OPEN and event.person and runtime is not None:
-            opened.setdefault(event.person, runtime.stats.frames)
+    def sink(event: DoorEvent) -> None:  # `entrance` is bound before the first event
+        if event.decision is Decision.OPEN and event.person:
+            opened.setdefault(event.person, entrance.stats.frames)
 
-    runtime = Runtime(
-        entrance="bench",
-        engine=engine,
-        store=store,
-        source=source,
-        clock=clock,
-        decision=decision,
-        sinks=[sink],
-    )
-    t0 = time.perf_counter()
-    stats = runtime.run()
-    wall = time.perf_counter() - t0
-    return wall, opened, stats.to_dict()
+    with Entrance(
+        rc, engine, store, source=source, clock=clock, liveness=NoLiveness(), sinks=[sink]
+    ) as entrance:
+        entrance.start()
+        t0 = time.perf_counter()
+        while entrance.step():
+            pass
+        wall = time.perf_counter() - t0
+    return wall, opened, entrance.stats.to_dict()
 
 
 # -- start-up and memory of the edge runtime -----------------------------------------------------
