@@ -76,3 +76,20 @@ def two_people(hopper: np.ndarray, astronaut: np.ndarray) -> np.ndarray:
 def write_image(path: Path, image: np.ndarray) -> Path:
     assert cv2.imwrite(str(path), image)
     return path
+
+
+def approach(photo: np.ndarray, frames: int = 24, size=(640, 480)) -> list[np.ndarray]:
+    """A person walking up: the photo grows from 35 % to 85 % of the frame height."""
+    w, h = size
+    out = []
+    for k in range(frames):
+        s = 0.35 + 0.5 * k / (frames - 1)
+        ph = int(h * s)
+        pw = int(photo.shape[1] * ph / photo.shape[0])
+        img = cv2.resize(photo, (pw, ph), interpolation=cv2.INTER_AREA)
+        canvas = np.full((h, w, 3), (70, 90, 110), np.uint8)
+        x0 = int((w - pw) / 2 + 40 * np.sin(k / 5))
+        x0, y0 = max(0, x0), h - ph
+        canvas[y0 : y0 + ph, x0 : x0 + min(pw, w - x0)] = img[:, : min(pw, w - x0)]
+        out.append(canvas)
+    return out

@@ -23,8 +23,7 @@ from facegate.runtime.journal import Journal
 from facegate.runtime.liveness import LivenessConfig
 from facegate.runtime.sources import FrameListSource, VirtualClock
 from facegate.runtime.sources.config import SourceConfig
-from tests.test_runtime import approach
-
+from tests.conftest import approach
 
 # A photo slid towards the camera is no live face: these tests are about recognition, so
 # the entrance runs without liveness checks (tests/runtime/liveness covers them).
@@ -127,7 +126,7 @@ def test_confirmation_with_a_single_recogniser_is_a_configuration_error(
     )
     source, clock = visit([hopper])
     with SQLiteGallery(tmp_path / "g.sqlite") as store:
-        with pytest.raises(ConfigError, match="decision.confirm"):
+        with pytest.raises(ConfigError, match=r"decision\.confirm"):
             Entrance(RuntimeConfig(), single, store, source=source, clock=clock)
         # said plainly, it opens on one recogniser
         rc = RuntimeConfig(decision=DecisionConfig(confirm=False))

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from facegate.demo import demo_images
+from tests.conftest import approach
 from tests.server.conftest import Api
-from tests.test_runtime import approach
 
 
 def lead_in_then_walk_up(path: Path, photo: np.ndarray, empty_s: float, fps: int = 15) -> Path:
