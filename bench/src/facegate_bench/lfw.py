@@ -219,13 +219,6 @@ def roc_curve(scores: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndar
     return fpr, tpr
 
 
-@dataclass
-class Method:
-    name: str
-    scores: np.ndarray
-    fold_acc: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-
 def pair_scores(emb: EmbeddingSet, pairs: Sequence[Pair], flip: bool) -> np.ndarray:
     idx = emb.index()
     v = emb.vectors(flip)

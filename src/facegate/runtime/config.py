@@ -9,9 +9,9 @@ from facegate.runtime.access import AccessConfig
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorConfig, LogDoorConfig
 from facegate.runtime.journal import JournalConfig
-from facegate.runtime.liveness import LivenessConfig
+from facegate.runtime.liveness.config import LivenessConfig
 from facegate.runtime.quality import QualityConfig
-from facegate.runtime.sources import SourceConfig
+from facegate.runtime.sources.config import SourceConfig
 from facegate.schema import StrictModel
 
 

@@ -43,7 +43,7 @@ from facegate.gallery.matcher import Gallery
 from facegate.models.base import Face
 from facegate.runtime.access import AccessPolicy
 from facegate.runtime.events import Decision, DoorEvent
-from facegate.runtime.liveness import Liveness
+from facegate.runtime.liveness.base import Liveness
 from facegate.runtime.quality import ShotQuality
 from facegate.schema import StrictModel
 

@@ -28,7 +28,7 @@ from facegate.models.align import align_arcface
 from facegate.runtime.access import AccessConfig, AccessPolicy
 from facegate.runtime.decision import Decider, DecisionConfig, Shot, TrackEvidence, decision_models
 from facegate.runtime.events import DoorEvent, EventBus
-from facegate.runtime.liveness import Liveness, NoLiveness
+from facegate.runtime.liveness.base import Liveness, NoLiveness
 from facegate.runtime.memory import release_free_memory
 from facegate.runtime.quality import QualityConfig, assess
 from facegate.runtime.scheduler import Scheduler
