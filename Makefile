@@ -29,6 +29,7 @@ run: $(VENV)/.installed
 # pytest's testpaths (pyproject.toml): tests/ and bench/tests/
 test: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed-dev
