@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facegate.config import FaceGateConfig
+from facegate.demo import demo_images
 from facegate.engine import FaceEngine
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.server.app import create_app
@@ -153,6 +154,29 @@ def make_api(tmp_path: Path, cache_dir: Path, engine: FaceEngine) -> Iterator[Ca
 def api(make_api: Callable[..., Api], db_url: str) -> Api:
     """The server on both databases."""
     return make_api(db_url)
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, bytes]:
+    """Grace Hopper twice (two renditions) and a stranger, as encoded image files."""
+    hopper, again, stranger = demo_images()
+    return {"hopper": hopper, "again": again, "stranger": stranger}
+
+
+def add_resident(api: Api, name: str = "Grace Hopper", **extra: object) -> dict:
+    r = api.client.post(
+        "/api/v1/residents", headers=api.operator, json={"name": name, "apartment": "4B", **extra}
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def upload(api: Api, rid: int, data: bytes, name: str = "photo.jpg", headers=None):
+    return api.client.post(
+        f"/api/v1/residents/{rid}/photos",
+        files={"file": (name, data, "image/jpeg")},
+        headers=headers or api.operator,
+    )
 
 
 def record_events(

@@ -1,0 +1,48 @@
+"""What `create_app` serves besides the routers: /health (no sign-in), /metrics, the OpenAPI
+schema and /docs."""
+
+from __future__ import annotations
+
+from facegate.runtime.liveness import NO_MODEL_NOTE
+from tests.server.conftest import Api
+
+
+def test_health_needs_no_sign_in_and_everything_else_does(api: Api) -> None:
+    h = api.client.get("/health")
+    assert h.status_code == 200 and h.json()["status"] == "ok"
+    assert h.json()["entrances"] == {"main": "no_source"}  # the default entrance exists
+    live = h.json()["liveness"]["main"]  # the default: the motion check, and no PAD model
+    assert live["checks"] == ["motion"] and live["passive"] is False
+    assert live["note"] == NO_MODEL_NOTE and "no passive PAD model" in live["summary"]
+    assert live["described_by"] == "config"  # no runtime is running
+    for path in ("/api/v1/residents", "/api/v1/events", "/api/v1/entrances", "/metrics"):
+        r = api.client.get(path)
+        assert r.status_code == 401, path
+        assert r.json()["error"] == "unauthorized"
+
+
+def test_metrics_are_prometheus_text(api: Api) -> None:
+    main = api.client.get("/api/v1/entrances", headers=api.viewer).json()[0]
+    api.client.post(
+        f"/api/v1/entrances/{main['id']}/open", headers=api.operator, json={"reason": "test"}
+    )
+    text = api.client.get("/metrics", headers=api.viewer).text
+    assert 'facegate_events_total{decision="open",entrance="main"} 1.0' in text
+    assert "facegate_time_to_open_seconds" in text and "facegate_frames_per_second" in text
+
+
+def test_openapi_lists_the_stable_paths(api: Api) -> None:
+    spec = api.client.get("/openapi.json").json()
+    for path in (
+        "/api/v1/auth/token",
+        "/api/v1/residents",
+        "/api/v1/residents/{resident_id}/photos",
+        "/api/v1/identify",
+        "/api/v1/verify",
+        "/api/v1/events",
+        "/health",
+    ):
+        assert path in spec["paths"], path
+    schemes = spec["components"]["securitySchemes"]
+    assert {"OAuth2PasswordBearer", "APIKeyHeader"} <= set(schemes)
+    assert api.client.get("/docs").status_code == 200
