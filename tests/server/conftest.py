@@ -13,14 +13,21 @@ import cv2
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from facegate.config import FaceGateConfig
 from facegate.demo import demo_images
 from facegate.engine import FaceEngine
 from facegate.runtime.events import Decision, DoorEvent
-from facegate.server.app import create_app
+from facegate.server.app import build_state, create_app
+from facegate.server.auth import Principal, Role
+from facegate.server.state import ServerState
 
 ADMIN_PASSWORD = "admin-secret-1"
+# callers of operations, as the API's dependencies would hand them over
+ADMIN = Principal("user:admin", Role.ADMIN, 1)
+OPERATOR = Principal("user:oper", Role.OPERATOR)
+VIEWER = Principal("user:view", Role.VIEWER)
 PG_HOST = os.environ.get("FACEGATE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -179,13 +186,37 @@ def upload(api: Api, rid: int, data: bytes, name: str = "photo.jpg", headers=Non
     )
 
 
+@pytest.fixture
+def state(
+    tmp_path: Path, cache_dir: Path, engine: FaceEngine, db_url: str
+) -> Iterator[ServerState]:
+    """The server's state without HTTP (on both databases), to call operations directly;
+    set up and closed as `create_app`'s lifespan does (runtimes built, not running)."""
+    s = build_state(make_config(tmp_path, db_url, cache_dir), face_engine=engine)
+    s.entrances.start_all()
+    try:
+        yield s
+    finally:
+        s.entrances.close()
+        s.journal.close()
+        s.db.dispose()
+
+
+@pytest.fixture
+def session(state: ServerState) -> Iterator[Session]:
+    """A session as a request has one: operations commit what they change."""
+    with state.sessions() as s:
+        yield s
+
+
 def record_events(
-    api: Api, n: int, start: float, *, tie_every: int = 3, entrance: str = "main"
+    api: Api | ServerState, n: int, start: float, *, tie_every: int = 3, entrance: str = "main"
 ) -> None:
     """`n` events into the server's journal, every `tie_every` sharing one time."""
+    journal = (api.state if isinstance(api, Api) else api).journal
     for k in range(n):
         t = start + (k // tie_every) if tie_every else start + k
-        api.state.journal.record(DoorEvent(Decision.UNKNOWN, entrance, f"visitor {k}", t))
+        journal.record(DoorEvent(Decision.UNKNOWN, entrance, f"visitor {k}", t))
 
 
 def jpeg(image: np.ndarray) -> bytes:
