@@ -3,6 +3,9 @@ schema and /docs."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+
 from facegate.runtime.liveness import NO_MODEL_NOTE
 from tests.server.conftest import Api
 
@@ -46,3 +49,22 @@ def test_openapi_lists_the_stable_paths(api: Api) -> None:
     schemes = spec["components"]["securitySchemes"]
     assert {"OAuth2PasswordBearer", "APIKeyHeader"} <= set(schemes)
     assert api.client.get("/docs").status_code == 200
+
+
+def test_locked_sqlite_database_is_503_and_nothing_is_lost(make_api, tmp_path: Path) -> None:
+    api: Api = make_api(db_timeout_s=0.3)
+    headers = api.operator
+    db = sqlite3.connect(tmp_path / "server.sqlite", isolation_level=None)
+    db.execute("BEGIN EXCLUSIVE")  # another writer holds the lock
+    try:
+        r = api.client.post("/api/v1/residents", headers=headers, json={"name": "Ann Lee"})
+        assert r.status_code == 503, r.text
+        assert r.json()["error"] == "database_unavailable"
+        assert "locked" in r.json()["message"] and "nothing was changed" in r.json()["message"]
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    r = api.client.post("/api/v1/residents", headers=headers, json={"name": "Ann Lee"})
+    assert r.status_code == 201
+    names = [p["name"] for p in api.client.get("/api/v1/residents", headers=headers).json()]
+    assert names == ["Ann Lee"]
