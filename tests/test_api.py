@@ -8,6 +8,7 @@ import numpy as np
 
 from facegate import api
 from facegate.engine import FaceEngine
+from facegate.errors import OtherResidentFaceError
 from facegate.gallery.store import SQLiteGallery
 from tests.conftest import write_image
 
@@ -45,3 +46,35 @@ def test_enrolment_keeps_good_photos_and_reports_bad_ones(
         nothing = api.enroll(engine, store, "Nobody", [blank])
         assert nothing.person is None
         assert [p.name for p in store.persons()] == ["Grace"]
+
+
+def test_a_face_of_another_person_is_refused_unless_confirmed(
+    tmp_path: Path, engine: FaceEngine, hopper_path: Path, hopper_reshot: np.ndarray
+) -> None:
+    again = write_image(tmp_path / "again.jpg", hopper_reshot)
+    with SQLiteGallery(tmp_path / "g.sqlite") as store:
+        assert api.enroll(engine, store, "Grace Hopper", [hopper_path]).accepted
+        report = api.enroll(engine, store, "Ann Lee", [again])
+        assert report.person is None and not report.accepted
+        [(source, error)] = report.rejected
+        assert source == str(again)
+        assert isinstance(error, OtherResidentFaceError)
+        assert "already belongs to Grace Hopper" in str(error) and "confirm" in str(error)
+        assert [p.name for p in store.persons()] == ["Grace Hopper"]  # nothing written
+
+        confirmed = api.enroll(engine, store, "Ann Lee", [again], confirm_other_person=True)
+        assert confirmed.accepted == [str(again)] and not confirmed.rejected
+        assert any("Grace Hopper" in w and "(confirmed)" in w for w in confirmed.warnings)
+
+
+def test_a_photo_unlike_the_persons_others_is_enrolled_with_a_warning(
+    tmp_path: Path, engine: FaceEngine, hopper_path: Path, astronaut: np.ndarray
+) -> None:
+    other = write_image(tmp_path / "astronaut.jpg", astronaut)
+    with SQLiteGallery(tmp_path / "g.sqlite") as store:
+        first = api.enroll(engine, store, "Grace Hopper", [hopper_path])
+        assert first.warnings == []  # nothing to compare a first photo with
+        report = api.enroll(engine, store, "Grace Hopper", [other])
+    assert report.accepted == [str(other)] and report.person.photos == 2
+    [warning] = report.warnings
+    assert "does not look like the other photos of Grace Hopper" in warning

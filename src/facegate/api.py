@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from facegate.engine import FaceEngine
-from facegate.errors import FaceGateError, FaceQualityError, MultipleFacesError, NoFaceError
+from facegate.errors import (
+    FaceGateError,
+    FaceQualityError,
+    MultipleFacesError,
+    NoFaceError,
+    OtherResidentFaceError,
+)
 from facegate.gallery.matcher import Candidate, Gallery, Match, load_galleries
 from facegate.gallery.store import GalleryStore, NewTemplate, Person
 from facegate.imageio import load_image
@@ -25,6 +31,14 @@ ImageSource = str | os.PathLike[str] | bytes
 
 #: A second face at least this fraction of the largest one's size is another person in shot.
 OTHER_PERSON_RATIO = 0.4
+#: A new photo of a person that scores below the threshold at this per-comparison FMR against
+#: every other photo of them probably shows someone else: a warning (a genuine pair passes
+#: it in about 99 % of gray-LFW pairs for SFace, docs/accuracy.md).
+MISMATCH_FMR = 1e-3
+#: A new photo that matches another enrolled person at this FMR is refused unless confirmed:
+#: both were seen to make the door deny a resident (the wrong person's photo under a name,
+#: or one person under two names). Strict, so a gallery of thousands rarely cries wolf.
+OTHER_PERSON_FMR = 1e-5
 
 
 def read(engine: FaceEngine, source: ImageSource) -> np.ndarray:
@@ -78,6 +92,7 @@ class EnrolReport:
     person: Person | None
     accepted: list[str] = field(default_factory=list)
     rejected: list[tuple[str, FaceGateError]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth a second look
 
     def to_dict(self) -> dict:
         return {
@@ -88,32 +103,98 @@ class EnrolReport:
             "rejected": [
                 {"source": s, "error": e.code, "message": str(e)} for s, e in self.rejected
             ],
+            "warnings": self.warnings,
         }
 
 
 def enroll(
-    engine: FaceEngine, store: GalleryStore, name: str, sources: Sequence[ImageSource]
+    engine: FaceEngine,
+    store: GalleryStore,
+    name: str,
+    sources: Sequence[ImageSource],
+    *,
+    confirm_other_person: bool = False,
 ) -> EnrolReport:
     """Enrol every good photo (templates for every configured model, one transaction);
-    report each bad one with its reason. Nothing is written if no photo passes."""
+    report each bad one with its reason. Nothing is written if no photo passes.
+
+    Each photo is also checked against the gallery with the decision model: a face that
+    already belongs to another person is refused (`OtherResidentFaceError`) unless
+    `confirm_other_person`, and a face that does not match this person's other photos is
+    accepted with a warning."""
     report = EnrolReport(None)
-    templates: list[NewTemplate] = []
+    photos: list[tuple[str, float, dict[str, np.ndarray]]] = []
     for src in sources:
         label = _label(src)
         try:
             image = read(engine, src)
             ef = enrolment_face(engine, image, label)
-            for model in engine.model_names:
-                emb = engine.embed(image, ef.face, model=model)
-                templates.append(
-                    NewTemplate(model, engine.version(model), emb, ef.sharpness, label)
-                )
-            report.accepted.append(label)
+            embs = {m: engine.embed(image, ef.face, model=m) for m in engine.model_names}
+            photos.append((label, ef.sharpness, embs))
         except FaceGateError as exc:
             report.rejected.append((label, exc))
+    photos = _check_identity(engine, store, name, photos, report, confirm_other_person)
+    templates = [
+        NewTemplate(m, engine.version(m), emb, sharp, label)
+        for label, sharp, embs in photos
+        for m, emb in embs.items()
+    ]
+    report.accepted = [label for label, _, _ in photos]
     if templates:
         report.person = store.add_person(name, templates)
     return report
+
+
+def _check_identity(
+    engine: FaceEngine,
+    store: GalleryStore,
+    name: str,
+    photos: list[tuple[str, float, dict[str, np.ndarray]]],
+    report: EnrolReport,
+    confirm_other_person: bool,
+) -> list[tuple[str, float, dict[str, np.ndarray]]]:
+    """The photos that may be enrolled; refusals and warnings go into `report`."""
+    if not photos:
+        return photos
+    model = engine.config.model
+    try:
+        gallery = Gallery(store.templates(model), engine.version(model))
+    except FaceGateError as exc:  # e.g. templates of an older model: checked on re-enrolment
+        report.warnings.append(f"photos not checked against the gallery: {exc}")
+        return photos
+    key = name.strip().casefold()
+    other_t = engine.threshold(model, OTHER_PERSON_FMR)
+    same_t = engine.threshold(model, MISMATCH_FMR)
+    kept = []
+    for label, sharp, embs in photos:
+        scores = gallery.scores(embs[model])
+        own = [s for pid, s in scores.items() if gallery.names[pid].strip().casefold() == key]
+        own += [float(embs[model] @ e[model]) for lb, _, e in photos if lb != label]
+        others = [
+            (s, gallery.names[pid])
+            for pid, s in scores.items()
+            if gallery.names[pid].strip().casefold() != key
+        ]
+        best_other = max(others, default=None)
+        if best_other is not None and best_other[0] >= other_t:
+            message = (
+                f"{label}: this face already belongs to {best_other[1]} ({model} "
+                f"{best_other[0]:.3f} >= {other_t:.3f}); enrolling it under {name} would make "
+                f"the door confuse them"
+            )
+            if not confirm_other_person:
+                report.rejected.append(
+                    (label, OtherResidentFaceError(message + "; confirm to enrol it anyway"))
+                )
+                continue
+            report.warnings.append(message + " (confirmed)")
+        if own and max(own) < same_t:
+            report.warnings.append(
+                f"{label}: does not look like the other photos of {name} (best {model} "
+                f"{max(own):.3f} < {same_t:.3f}): check that it shows the same person"
+            )
+        kept.append((label, sharp, embs))
+    return kept
 
 
 # -- identification ------------------------------------------------------------------------

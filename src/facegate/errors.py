@@ -37,6 +37,13 @@ class FaceQualityError(FaceGateError):
     code = "low_quality"
 
 
+class OtherResidentFaceError(FaceGateError):
+    """An enrolment photo whose face already belongs to another enrolled person: enrolling it
+    would make the door confuse the two. Refused unless the operator confirms."""
+
+    code = "face_of_other_resident"
+
+
 class ModelError(FaceGateError):
     """A model file is missing, corrupt, or cannot be loaded."""
 

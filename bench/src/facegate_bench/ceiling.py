@@ -66,7 +66,8 @@ def score_plan(
     models = engine.model_names
     with tempfile.TemporaryDirectory() as tmp, SQLiteGallery(Path(tmp) / "g.sqlite") as store:
         for name, rels in tqdm(enrol.items(), desc="enrol", disable=not progress):
-            api.enroll(engine, store, name, [root / "gray" / r for r in rels])
+            paths = [root / "gray" / r for r in rels]
+            api.enroll(engine, store, name, paths, confirm_other_person=True)  # distinct people
         galleries = {m: Gallery(store.templates(m), engine.version(m)) for m in models}
     first = galleries[models[0]]
     pids = sorted(set(int(p) for p in first.person_ids))

@@ -203,6 +203,11 @@ class EnrolOut(BaseModel):
         description="of the aligned face; enrolment needs engine.enrol.min_sharpness"
     )
     models: list[str] = Field(description="recognisers that now hold a template of it")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="enrolled, but worth a look: e.g. the face does not match the "
+        "resident's other photos",
+    )
 
 
 # -- recognition ----------------------------------------------------------------------------

@@ -119,3 +119,36 @@ def test_deleting_a_photo_or_resident_removes_templates(api: Api, photos: dict) 
     assert g.templates("sface").matrix.shape[0] == 1 and g.data_version() > v0
     api.client.delete(f"/api/v1/residents/{res['id']}", headers=api.operator)
     assert g.templates("sface").matrix.shape[0] == 0 and g.templates("dlib").person_ids.size == 0
+
+
+def test_a_face_of_another_resident_is_409_unless_confirmed(
+    api: Api, photos: dict[str, bytes]
+) -> None:
+    ann, grace = add_resident(api, "Ann Lee"), add_resident(api, "Grace Hopper")
+    assert upload(api, grace["id"], photos["hopper"]).status_code == 201
+    r = upload(api, ann["id"], photos["again"], "again.jpg")
+    assert r.status_code == 409, r.text
+    assert r.json()["reason"] == "face_of_other_resident"
+    assert "again.jpg" in r.json()["message"] and "Grace Hopper" in r.json()["message"]
+    listed = api.client.get(f"/api/v1/residents/{ann['id']}/photos", headers=api.viewer)
+    assert listed.json() == []  # nothing stored
+    r = api.client.post(
+        f"/api/v1/residents/{ann['id']}/photos",
+        files={"file": ("again.jpg", photos["again"], "image/jpeg")},
+        data={"confirm_other_resident": "true"},
+        headers=api.operator,
+    )
+    assert r.status_code == 201, r.text
+    assert any("Grace Hopper" in w for w in r.json()["warnings"])
+
+
+def test_a_photo_unlike_the_residents_others_is_enrolled_with_a_warning(
+    api: Api, photos: dict[str, bytes]
+) -> None:
+    grace = add_resident(api, "Grace Hopper")
+    first = upload(api, grace["id"], photos["hopper"])
+    assert first.status_code == 201 and first.json()["warnings"] == []
+    r = upload(api, grace["id"], photos["stranger"], "stranger.jpg")
+    assert r.status_code == 201, r.text
+    [warning] = r.json()["warnings"]
+    assert warning.startswith("stranger.jpg: does not look like the other photos of Grace Hopper")

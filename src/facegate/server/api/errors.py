@@ -30,6 +30,7 @@ from facegate.errors import (
     ModelVersionMismatch,
     MultipleFacesError,
     NoFaceError,
+    OtherResidentFaceError,
 )
 from facegate.server.errors import (
     BadCredentials,
@@ -82,6 +83,8 @@ def status_for(exc: FaceGateError) -> int:
         return 413
     if isinstance(exc, NoFaceError | MultipleFacesError | FaceQualityError):
         return 422
+    if isinstance(exc, OtherResidentFaceError):
+        return 409
     if isinstance(exc, ModelVersionMismatch):
         return 409
     if isinstance(exc, GalleryError) and "locked" in str(exc):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from facegate.server.api.uploads import read_upload
 from facegate.server.deps import DB, Operator, State, Viewer
@@ -75,6 +75,7 @@ def delete_resident(resident_id: Id, session: DB, who: Operator) -> None:
     status_code=201,
     responses={
         404: ERRORS[404],
+        409: {"model": ERRORS[400]["model"], "description": "the face is another resident's"},
         413: ERRORS[413],
         422: {"model": ERRORS[400]["model"], "description": "photo rejected; `reason` says why"},
     },
@@ -85,9 +86,14 @@ def add_photo(
     session: DB,
     state: State,
     who: Operator,
+    confirm_other_resident: Annotated[
+        bool, Form(description="enrol even though the face matches another resident")
+    ] = False,
 ) -> EnrolOut:
     """Enrol one photo: exactly one clear, large enough face, or a 422 whose `reason` is
-    no_face, several_faces, too_small, too_blurry or bad_file."""
+    no_face, several_faces, too_small, too_blurry or bad_file; a face that already belongs
+    to another resident is a 409 (`reason` face_of_other_resident) unless confirmed. A face
+    unlike the resident's other photos is enrolled, with `warnings` saying so."""
     max_mb = state.config.server.max_upload_mb
     return residents.add_photo(
         session,
@@ -96,6 +102,7 @@ def add_photo(
         resident_id,
         file.filename or "upload",
         lambda: read_upload(file, max_mb),
+        confirm_other_resident,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from facegate import api
 from facegate.errors import FaceGateError
-from facegate.gallery.store import NewTemplate, Person
+from facegate.gallery.store import NewTemplate, Person, TemplateSet
 from facegate.imageio import load_image
 from facegate.server.auth import Principal, Role
 from facegate.server.db.database import bump
@@ -166,6 +166,10 @@ class _PhotoTarget:
         self.photo_id: int | None = None
         self.models: list[str] = []
 
+    def templates(self, model: str) -> TemplateSet:
+        """Everyone's templates: enrolment checks a new face against the whole gallery."""
+        return self.gallery.templates(model)
+
     def add_person(self, name: str, templates: Sequence[NewTemplate]) -> Person:
         self.models = sorted({t.model for t in templates})
 
@@ -197,9 +201,12 @@ def add_photo(
     resident_id: int,
     filename: str,
     data: bytes | Callable[[], bytes],
+    confirm_other_resident: bool = False,
 ) -> EnrolOut:
     """Enrol one photo: exactly one clear, large enough face, else `PhotoRejected` with the
-    engine's reason (its message names `filename`) and nothing stored. `data` may be a
+    engine's reason (its message names `filename`) and nothing stored. A face that already
+    belongs to another resident is refused the same way unless `confirm_other_resident`;
+    a face unlike the resident's other photos is enrolled with a warning. `data` may be a
     function that reads the upload: it is called once the resident is known to exist, with
     no transaction open (an unknown resident is `NotFound` before an upload is too large)."""
     require(who, Role.OPERATOR)
@@ -210,7 +217,9 @@ def add_photo(
         data = data()
     target = _PhotoTarget(state.gallery, resident_id, filename, data, who.name)
     with state.face_engine() as engine:
-        report = api.enroll(engine, target, name, [data])  # type: ignore[arg-type]
+        report = api.enroll(
+            engine, target, name, [data], confirm_other_person=confirm_other_resident
+        )
     if report.rejected:
         _, exc = report.rejected[0]
         raise PhotoRejected(str(exc).replace("upload:", f"{filename}:", 1), exc)
@@ -222,6 +231,7 @@ def add_photo(
         resident=resident_out(session, res),
         sharpness=photo.sharpness,
         models=target.models,
+        warnings=[w.replace("upload:", f"{filename}:", 1) for w in report.warnings],
     )
 
 
