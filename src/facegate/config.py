@@ -3,10 +3,10 @@
 Every section has working defaults, so `FaceEngine()` and `facegate identify` need no file.
 A YAML/JSON file only overrides what it names.
 
-This module only assembles sections; each section lives with its part (`models/config.py`
-for the engine, `runtime/config.py` for an entrance, `server/settings.py` for the server),
-and nothing in FaceGate below the CLI and the server imports this module. That keeps the
-import graph one-way: code imports config, never the reverse.
+This module assembles sections: each part below it keeps its section beside its code
+(`models/config.py` for the engine, `runtime/config.py` for an entrance); the server, which
+stands above this module and imports it, has its `server:` section here. Nothing that this
+module imports imports it back: code imports config, never the reverse.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from facegate.models.config import (
 )
 from facegate.runtime.config import RuntimeConfig
 from facegate.schema import StrictModel, read_mapping, validate
-from facegate.server.settings import ServerConfig
 
 __all__ = [
     "DetectorConfig",
@@ -52,6 +51,48 @@ def default_gallery_path() -> Path:
 
 class GalleryConfig(StrictModel):
     path: Path = Field(default_factory=default_gallery_path)
+
+
+def default_data_dir() -> Path:
+    """$FACEGATE_HOME, else the user's data folder: database, journal and snapshots live here."""
+    env = os.environ.get("FACEGATE_HOME")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "facegate" / "server"
+
+
+class ServerConfig(StrictModel):
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=1, le=65535, description="$FACEGATE_PORT overrides it")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="SQLite database, journal and snapshots"
+    )
+    database_url: str | None = Field(
+        None,
+        description="sqlite:///file or postgresql://user@host/db; default: "
+        "<data_dir>/facegate.sqlite",
+    )
+    admin_user: str = Field(
+        "admin", min_length=1, description="first admin; $FACEGATE_ADMIN_USER overrides it"
+    )
+    admin_password: str | None = Field(
+        None,
+        description="first admin's password ($FACEGATE_ADMIN_PASSWORD); when unset a "
+        "random one is printed once, at first start",
+    )
+    token_ttl_h: float = Field(12.0, gt=0, description="how long a sign-in lasts")
+    max_upload_mb: float = Field(15.0, gt=0, description="largest accepted photo upload")
+    db_timeout_s: float = Field(5.0, gt=0, description="wait this long for a locked database")
+    run_entrances: bool = Field(True, description="run the enabled entrances in this process")
+    default_entrance: str = Field(
+        "main", min_length=1, description="created at first start, from `runtime:`"
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'facegate.sqlite'}"
 
 
 class FaceGateConfig(StrictModel):

@@ -196,7 +196,7 @@ def test_broken_door_is_journalled_and_run_goes_on(engine, gallery, hopper, tmp_
             },
         }
     )
-    stats = run_entrance(cfg, gallery=gallery)
+    stats = run_entrance(cfg.runtime, cfg.engine, gallery=gallery)
     assert stats.events.get("open") == 1
     with Journal(None, tmp_path / "journal.sqlite") as j:
         rows = j.query(limit=None)

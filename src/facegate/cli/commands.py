@@ -128,9 +128,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         rc = rc.model_copy(update={"source": rc.source.model_copy(update={"pace": pace})})
     if args.pad_model:
         rc = rc.model_copy(update={"liveness": _liveness_config(args)})
-    cfg = cfg.model_copy(update={"runtime": rc})
     printer = json_printer() if args.json else human_printer()
-    stats = run_entrance(cfg, gallery=_db_path(args), max_frames=args.max_frames, printer=printer)
+    stats = run_entrance(
+        rc, cfg.engine, gallery=_db_path(args), max_frames=args.max_frames, printer=printer
+    )
     print(
         json.dumps({"summary": stats.to_dict()})
         if args.json

@@ -1,4 +1,4 @@
-"""`facegate run`: one entrance from the whole config, on this machine, until the source
+"""`facegate run`: one entrance from its config sections, on this machine, until the source
 ends or Ctrl-C. The entrance itself is assembled by `runtime.entrance.Entrance`, as
 everywhere else; this module adds what only the command line has: the gallery and journal
 files, and printing events."""
@@ -12,9 +12,10 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
 from facegate.gallery.store import SQLiteGallery
+from facegate.models.config import EngineConfig
+from facegate.runtime.config import RuntimeConfig
 from facegate.runtime.entrance import Entrance
 from facegate.runtime.events import DoorEvent
 from facegate.runtime.journal import Journal
@@ -24,9 +25,9 @@ from facegate.runtime.pipeline import RunStats
 log = logging.getLogger("facegate.runtime")
 
 
-def journal_path(cfg: FaceGateConfig, gallery: Path) -> Path:
+def journal_path(rc: RuntimeConfig, gallery: Path) -> Path:
     """The configured journal, else `journal.sqlite` next to the gallery."""
-    return cfg.runtime.journal.path or gallery.with_name("journal.sqlite")
+    return rc.journal.path or gallery.with_name("journal.sqlite")
 
 
 def json_printer(stream=None) -> Callable[[DoorEvent], None]:
@@ -51,19 +52,19 @@ def human_printer(stream=None) -> Callable[[DoorEvent], None]:
 
 
 def run_entrance(
-    cfg: FaceGateConfig,
+    rc: RuntimeConfig,
+    engine_config: EngineConfig,
     *,
     gallery: Path,
     max_frames: int | None = None,
     printer: Callable[[DoorEvent], None] | None = None,
 ) -> RunStats:
     """Run the entrance until the source ends (files) or `max_frames`; Ctrl-C stops it."""
-    rc = cfg.runtime
     pin_mmap_threshold()  # before frames flow: see runtime/memory.py
-    engine = FaceEngine(cfg.engine)
+    engine = FaceEngine(engine_config)
     with ExitStack() as stack:
         store = stack.enter_context(SQLiteGallery(gallery, create=False))
-        journal = stack.enter_context(Journal(rc.journal, journal_path(cfg, gallery)))
+        journal = stack.enter_context(Journal(rc.journal, journal_path(rc, gallery)))
         entrance = stack.enter_context(
             Entrance(rc, engine, store, journal=journal, sinks=[printer] if printer else [])
         )

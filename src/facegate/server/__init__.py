@@ -1,5 +1,5 @@
 """The management server: REST API, web UI and the entrance runtimes in one process.
 
-Kept import-light: `facegate.config` imports `facegate.server.settings`, so nothing here may
-import the config (or FastAPI) at package import time. Use `facegate.server.app.create_app`.
+Use `facegate.server.app.create_app` (or `serve`); its `server:` settings are a section of the
+one config (`facegate.config.ServerConfig`).
 """
