@@ -251,16 +251,22 @@ def run(
         report["calibrated"][f"{m} at {fmr:g}"] = at_thresholds(
             s.scores[m], s.truth, engine.threshold(m, fmr)
         )
-    for other in (m for m in models if m != fast):
-        rule = f"{fast} votes, {other} confirms"
-        report["bound"][rule] = ceiling(s.scores[fast], s.truth, s.scores[other])
-        report["calibrated"][f"{fast} at {fmr:g}, {other} at {confirm_fmr:g}"] = at_thresholds(
-            s.scores[fast],
+    # every ordered pair: which model votes on each shot and which confirms (the door's rule)
+    for voter, other in ((a, b) for a in models for b in models if a != b):
+        rule = f"{voter} votes, {other} confirms"
+        report["bound"][rule] = ceiling(s.scores[voter], s.truth, s.scores[other])
+        report["calibrated"][f"{voter} at {fmr:g}, {other} at {confirm_fmr:g}"] = at_thresholds(
+            s.scores[voter],
             s.truth,
-            engine.threshold(fast, fmr),
+            engine.threshold(voter, fmr),
             s.scores[other],
             engine.threshold(other, confirm_fmr),
         )
+    if len(models) > 2:  # the fusion of each pair (mean impostor z-score of the two)
+        for i, a in enumerate(models):
+            for b in models[i + 1 :]:
+                pair = np.mean([engine.calibration(m).normalise(s.scores[m]) for m in (a, b)], 0)
+                report["bound"][f"fusion {a}+{b}"] = ceiling(pair, s.truth)
     if len(models) > 1:
         f = fused(engine, s)
         report["bound"]["fusion"] = ceiling(f, s.truth)
