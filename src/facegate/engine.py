@@ -19,9 +19,21 @@ from facegate.models.arcface import ArcFaceONNX, sface
 from facegate.models.base import Detector, Embedder, Face
 from facegate.models.config import EngineConfig, RecognizerConfig
 from facegate.models.dlib_resnet import DlibResNet
+from facegate.models.face_reid import FaceReid
 from facegate.models.files import default_cache_dir
 from facegate.models.yunet import YuNet
 from facegate.schema import read_mapping, validate
+
+#: Calibration names of the shipped recogniser kinds (calibration.json keys on them).
+SHIPPED_NAMES = {"sface": "sface", "dlib": "dlib", "face_reid": "reid"}
+
+
+def _fusion_members(cal: Calibration) -> list[tuple[str, str]]:
+    """(name, version) of each model of a fusion calibration, sorted; [] for a single model."""
+    if not cal.model.startswith("fusion:"):
+        return []
+    names = cal.model.removeprefix("fusion:").split("+")
+    return sorted(zip(names, cal.version.split("+"), strict=True))
 
 
 class FaceEngine:
@@ -94,6 +106,9 @@ class FaceEngine:
             )
         if rc.kind == "dlib":
             return DlibResNet()
+        if rc.kind == "face_reid":
+            kwargs = {"model": rc.path} if rc.path else {}
+            return FaceReid(rc.name, **kwargs, cache_dir=self.cache_dir, threads=threads)
         return ArcFaceONNX(
             rc.name,
             rc.path,
@@ -186,8 +201,7 @@ class FaceEngine:
                 "config file",
             )
         version = self.version(name)
-        kind_name = rc.kind if rc.kind in ("sface", "dlib") and rc.path is None else rc.name
-        cal = self._calibrations.get(calibration_key(kind_name, version, flip))
+        cal = self._calibrations.get(calibration_key(self.calibration_name(name), version, flip))
         if cal is None:
             raise ConfigError(
                 f"model '{name}' (version {version}, flip={flip}) has no calibrated thresholds; "
@@ -195,16 +209,33 @@ class FaceEngine:
             )
         return cal
 
+    def calibration_name(self, model: str | None = None) -> str:
+        """The name a model's calibrations are filed under: a shipped model's own name
+        (`sface`, `dlib`, `reid`) whatever the config calls it, else the configured name."""
+        rc = self.config.recognizer(model or self.config.model)
+        return SHIPPED_NAMES.get(rc.kind, rc.name) if rc.path is None else rc.name
+
     def threshold(self, model: str | None = None, fmr: float | None = None) -> float:
         return self.calibration(model).threshold(fmr or self.config.fmr)
 
     def fusion_calibration(self) -> Calibration:
-        names = "+".join(self.model_names)
-        versions = "+".join(self.version(n) for n in self.model_names)
-        key = calibration_key(f"fusion:{names}", versions, self.config.flip)
-        cal = self._calibrations.get(key)
+        """The fusion of all configured recognisers, calibrated as a set: the mean z-score
+        does not depend on their order, so neither does the lookup."""
+        members = [(self.calibration_name(n), self.version(n)) for n in self.model_names]
+        flip = self.config.flip
+        names, versions = "+".join(n for n, _ in members), "+".join(v for _, v in members)
+        cal = self._calibrations.get(calibration_key(f"fusion:{names}", versions, flip))
+        if cal is None:  # the same set, calibrated in another order
+            cal = next(
+                (
+                    c
+                    for c in self._calibrations.values()
+                    if c.flip == flip and _fusion_members(c) == sorted(members)
+                ),
+                None,
+            )
         if cal is None:
-            raise ConfigError(f"no calibrated fusion thresholds for {names}")
+            raise ConfigError(f"no calibrated fusion thresholds for {'+'.join(self.model_names)}")
         return cal
 
     def fuse(self, scores: Mapping[str, float]) -> float:

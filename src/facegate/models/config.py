@@ -26,10 +26,11 @@ class DetectorConfig(_Strict):
 
 
 class RecognizerConfig(_Strict):
-    """A recogniser. `sface` and `dlib` are shipped; `arcface_onnx` takes a user's file."""
+    """A recogniser. `sface`, `dlib` and `face_reid` (Intel's face-reidentification-retail-0095,
+    `{name: reid, kind: face_reid}`) are shipped; `arcface_onnx` takes a user's file."""
 
     name: str
-    kind: Literal["sface", "dlib", "arcface_onnx"]
+    kind: Literal["sface", "dlib", "face_reid", "arcface_onnx"]
     path: Path | None = None
     normalization: Literal["auto", "none", "arcface"] = "auto"
     thresholds: dict[float, float] | None = Field(

@@ -91,6 +91,15 @@ DLIB_SHAPE68 = PackagedFile(
     "face_recognition_models==0.3.0",
 )
 
+#: Intel Open Model Zoo face-reidentification-retail-0095, converted to ONNX (Apache-2.0;
+#: weights/face_reid_0095/NOTICE): the `face_reid` recogniser (models/face_reid.py).
+FACE_REID = PackagedFile(
+    "facegate.models.weights",
+    "face_reid_0095/face_reid_0095_fp32.onnx",
+    "0a6d16b39877208d4aa75538c68b4ebb64e058c57528b25fe94e4c4e044338f7",
+    "facegate",
+)
+
 
 @cache
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
