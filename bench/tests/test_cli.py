@@ -94,3 +94,17 @@ def test_missing_data_is_a_clear_error(monkeypatch, tmp_path, capsys) -> None:
     assert f"no LFW at {tmp_path / 'lfw'}" in captured.err
     assert main(["bench", "stream", "--quiet"]) == cli.EXIT_ERROR
     assert "clip(s) not found" in capsys.readouterr().err
+
+
+def test_eval_names_shipped_recognisers_without_a_config() -> None:
+    """`--models sface,reid` works with the default config: reid is added by its name."""
+    from facegate_bench.cli import _engine_for
+
+    parser = cli.build_parser()
+    args = parser.parse_args(
+        ["eval", "calibrate", "--models", "sface,reid", "--fusions", "sface+reid"]
+    )
+    engine = _engine_for(args, args.models.split(","))
+    assert engine.model_names == ["sface", "dlib", "reid"]
+    assert engine.config.recognizer("reid").kind == "face_reid"
+    assert "reid" in _commands(_commands(parser)["bench"], "bench_command")

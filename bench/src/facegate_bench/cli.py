@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facegate.cli import (
     CliParents,
@@ -24,6 +25,9 @@ from facegate.cli import (
 )
 from facegate.errors import DataError
 from facegate_bench.data import data_dir, data_root, models_root
+
+if TYPE_CHECKING:
+    from facegate.engine import FaceEngine
 
 # -- data defaults -------------------------------------------------------------------------
 
@@ -55,6 +59,23 @@ def _pad_model_path(args: argparse.Namespace) -> Path:
     raise DataError("no PAD model: pass --pad-model PATH (or set runtime.liveness.model)")
 
 
+def _engine_for(args: argparse.Namespace, models: list[str]) -> FaceEngine:
+    """The engine of --config, plus any shipped recogniser named in --models by its own name
+    (`sface`, `dlib`, `reid`) that the config does not list."""
+    from facegate.config import RecognizerConfig
+    from facegate.engine import SHIPPED_NAMES, FaceEngine
+
+    cfg = config_from_args(args).engine
+    kinds = {name: kind for kind, name in SHIPPED_NAMES.items()}
+    have = {r.name for r in cfg.recognizers}
+    extra = [
+        RecognizerConfig(name=m, kind=kinds[m]) for m in models if m not in have and m in kinds
+    ]
+    if extra:
+        cfg = cfg.model_copy(update={"recognizers": [*cfg.recognizers, *extra]})
+    return FaceEngine(cfg)
+
+
 def _precisions(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(dict.fromkeys(["fp32", *args.precisions.split(",")]))
 
@@ -65,9 +86,9 @@ def _precisions(args: argparse.Namespace) -> tuple[str, ...]:
 def cmd_eval_lfw(args: argparse.Namespace) -> int:
     from facegate_bench import lfw
 
-    engine = engine_from_args(args)
+    models = args.models.split(",")
     report = lfw.evaluate(
-        engine, lfw_root(args.data), args.models.split(","), progress=not args.quiet
+        _engine_for(args, models), lfw_root(args.data), models, progress=not args.quiet
     )
     if args.roc:
         report.plot(Path(args.roc))
@@ -80,24 +101,18 @@ def cmd_eval_lfw(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_calibrate(args: argparse.Namespace) -> int:
-    from facegate_bench import lfw
+    from facegate_bench import calibrate
 
-    engine = engine_from_args(args)
-    cals = lfw.calibrate(
-        engine, lfw_root(args.data), args.models.split(","), progress=not args.quiet
+    models = args.models.split(",")
+    fusions = None if args.fusions is None else [f.split("+") for f in args.fusions.split(",") if f]
+    run = calibrate.calibrate(
+        _engine_for(args, models), lfw_root(args.data), models, fusions, progress=not args.quiet
     )
-    lfw.save_calibrations(
-        Path(args.out), cals, note="facegate eval calibrate --data <lfw> --models " + args.models
-    )
-    emit(
-        args,
-        {k: c.to_json() for k, c in cals.items()},
-        "\n".join(
-            f"{k}: " + ", ".join(f"FMR {f:g} -> {t:.4f}" for f, t in sorted(c.thresholds.items()))
-            for k, c in cals.items()
-        )
-        + f"\nwritten to {args.out}",
-    )
+    note = "facegate eval calibrate --data <lfw> --models " + args.models
+    if args.fusions is not None:
+        note += " --fusions " + args.fusions
+    calibrate.save_calibrations(Path(args.out), run.calibrations, note=note)
+    emit(args, run.to_dict(), run.to_text() + f"\nwritten to {args.out}")
     return 0
 
 
@@ -233,6 +248,26 @@ def cmd_bench_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_reid(args: argparse.Namespace) -> int:
+    """The reid recogniser's runtimes (ORT, OpenVINO) against SFace: speed, memory, LFW."""
+    from facegate_bench import reid
+
+    cfg = config_from_args(args).engine
+    lfw = None if args.no_accuracy else _optional_data(args.lfw, "lfw")
+    ir = Path(args.ir) if args.ir else models_root() / "face-reid-0095"
+    report = reid.run(
+        thread_counts=[int(t) for t in args.thread_counts.split(",")],
+        rounds=args.rounds,
+        lfw_root=lfw_root(str(lfw)) if lfw else None,
+        ir_dir=ir,
+        cache_dir=cfg.cache_dir,
+        memory=not args.no_memory,
+        progress=not args.quiet,
+    )
+    emit(args, report, reid.to_text(report))
+    return 0
+
+
 def cmd_bench_stream(args: argparse.Namespace) -> int:
     """Whole-stream frames/s of the runtime vs the OpenCV Zoo and face_recognition loops."""
     from facegate_bench import stream
@@ -277,7 +312,11 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         sp.set_defaults(func=fn)
         sp.add_argument("--data", help="data folder (default: $FACEGATE_DATA or ../shared/data)")
         if name != "wider":
-            sp.add_argument("--models", default="sface,dlib", help="comma-separated recognisers")
+            sp.add_argument(
+                "--models",
+                default="sface,dlib",
+                help="comma-separated recognisers (shipped ones by name: sface, dlib, reid)",
+            )
     evsub.choices["lfw"].add_argument("--roc", help="write the ROC plot to this PNG")
     sp = evsub.add_parser(
         "pad", help="passive PAD: APCER/BPCER/ACER, subject-disjoint", parents=[common]
@@ -316,6 +355,10 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         help="LFW people / real clips to report on (thresholds were fixed on 'calibration')",
     )
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
+    evsub.choices["calibrate"].add_argument(
+        "--fusions",
+        help="fusions to calibrate, e.g. sface+dlib,sface+reid (default: all --models fused)",
+    )
     evsub.choices["wider"].add_argument(
         "--max-side",
         type=int,
@@ -378,6 +421,20 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
     sp.add_argument("--lfw", help="LFW folder for accuracy (default: $FACEGATE_DATA/lfw)")
     sp.add_argument("--wider", help="WIDER subset for AP (default: $FACEGATE_DATA/...)")
     sp.add_argument("--no-accuracy", action="store_true", help="timing only")
+    sp = bsub.add_parser(
+        "reid",
+        help="the reid recogniser on ONNX Runtime vs OpenVINO, against SFace: speed, memory, LFW",
+        parents=[common],
+    )
+    sp.set_defaults(func=cmd_bench_reid)
+    sp.add_argument("--thread-counts", default="1,2", help="threads per model, each timed")
+    sp.add_argument("--rounds", type=int, default=15, help="interleaved timing rounds")
+    sp.add_argument("--lfw", help="LFW folder for accuracy (default: $FACEGATE_DATA/lfw)")
+    sp.add_argument(
+        "--ir", help="Intel's IR folder (default: $FACEGATE_MODELS/face-reid-0095), for OpenVINO"
+    )
+    sp.add_argument("--no-accuracy", action="store_true", help="no LFW")
+    sp.add_argument("--no-memory", action="store_true", help="no memory / start-up probes")
     sp = bsub.add_parser(
         "stream",
         help="whole-stream frames/s vs the OpenCV Zoo and face_recognition loops",

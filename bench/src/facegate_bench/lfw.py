@@ -1,4 +1,4 @@
-"""LFW: the standard 10-fold verification protocol, and threshold calibration on all pairs.
+"""LFW: the standard 10-fold verification protocol (calibration on all pairs: calibrate.py).
 
 The shared LFW is the deep-funneled set in gray (250x250, already roughly aligned). Each image
 is detected with YuNet and aligned per model as in production; when YuNet finds no face, the
@@ -8,9 +8,8 @@ Embeddings are cached per model version under `<cache>/eval/`, so reruns are fas
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,12 +18,10 @@ import numpy as np
 
 from facegate.engine import FaceEngine
 from facegate.errors import DataError
-from facegate.gallery.thresholds import Calibration
 from facegate.models.base import Face, l2_normalize
 
 #: Two people in LFW are the same photo under two names (see data README).
 DUPLICATES = {"Carlos_Beltran_0001": "Raul_Ibanez_0001", "Bart_Hendricks_0001": "Ricky_Ray_0001"}
-CALIBRATION_FMRS = (1e-3, 1e-4, 1e-5)
 
 
 @dataclass(frozen=True)
@@ -239,109 +236,6 @@ def fused_fold_scores(
             [(s[test] - s[train_imp].mean()) / s[train_imp].std() for s in per_model], axis=0
         )
     return out
-
-
-# -- calibration on all cross-identity pairs ----------------------------------------------
-
-
-def impostor_top(
-    vectors: Sequence[np.ndarray],
-    ids: np.ndarray,
-    keep_fraction: float,
-    stats: Sequence[tuple[float, float]] | None = None,
-    chunk: int = 1024,
-) -> tuple[np.ndarray, float, float, int]:
-    """Highest impostor scores over all cross-identity pairs (i < j), plus their mean/std.
-
-    With several models, the score is the mean z-score given by `stats` (fusion).
-    Returns (top scores, descending), mean, std, number of pairs.
-    """
-    n = len(ids)
-    total_pairs = n * (n - 1) // 2
-    keep = math.ceil(keep_fraction * total_pairs) + 1
-    top = np.empty(0, np.float32)
-    s1 = s2 = 0.0
-    count = 0
-    for start in range(0, n, chunk):
-        rows = slice(start, min(n, start + chunk))
-        sc = None
-        for m, v in enumerate(vectors):
-            s = v[rows] @ v.T
-            if stats is not None:
-                mu, sd = stats[m]
-                s = (s - mu) / sd
-            sc = s if sc is None else sc + s
-        sc = sc / len(vectors)
-        r = np.arange(rows.start, rows.stop)[:, None]
-        mask = (np.arange(n)[None, :] > r) & (ids[rows][:, None] != ids[None, :])
-        vals = sc[mask].astype(np.float32)
-        s1 += float(vals.sum(dtype=np.float64))
-        s2 += float((vals.astype(np.float64) ** 2).sum())
-        count += vals.size
-        top = np.concatenate([top, vals])
-        if top.size > keep:
-            top = np.partition(top, top.size - keep)[-keep:]
-    mean = s1 / count
-    std = math.sqrt(max(s2 / count - mean**2, 1e-12))
-    return np.sort(top)[::-1], mean, std, count
-
-
-def thresholds_from_top(top: np.ndarray, pairs: int, fmrs: Iterable[float]) -> dict[float, float]:
-    """Score t with (impostors > t) / pairs <= fmr; the k-th highest impostor score."""
-    return {f: float(top[min(len(top) - 1, math.floor(f * pairs))]) for f in fmrs}
-
-
-def calibrate(
-    engine: FaceEngine,
-    root: Path,
-    models: Sequence[str],
-    progress: bool = True,
-) -> dict[str, Calibration]:
-    """Calibrations for each model, flip off/on, and for the fusion of all `models`."""
-    from facegate.gallery.thresholds import calibration_key
-
-    rels = all_images(root)
-    ids = np.array([identity(r) for r in rels])
-    sets = {m: embed_lfw(engine, root, rels, m, progress=progress) for m in models}
-    out: dict[str, Calibration] = {}
-    keep = max(CALIBRATION_FMRS)
-    for flip in (False, True):
-        stats = []
-        for m in models:
-            top, mu, sd, n = impostor_top([sets[m].vectors(flip)], ids, keep)
-            version = engine.version(m)
-            cal = Calibration(
-                m,
-                version,
-                flip,
-                mu,
-                sd,
-                thresholds_from_top(top, n, CALIBRATION_FMRS),
-                f"gray LFW, all {n:,} cross-identity pairs of {len(rels):,} images",
-            )
-            out[calibration_key(m, version, flip)] = cal
-            stats.append((mu, sd))
-        if len(models) > 1:
-            top, mu, sd, n = impostor_top([sets[m].vectors(flip) for m in models], ids, keep, stats)
-            name = "fusion:" + "+".join(models)
-            version = "+".join(engine.version(m) for m in models)
-            out[calibration_key(name, version, flip)] = Calibration(
-                name,
-                version,
-                flip,
-                mu,
-                sd,
-                thresholds_from_top(top, n, CALIBRATION_FMRS),
-                f"gray LFW, all {n:,} cross-identity pairs, mean z-score of {len(models)} models",
-            )
-    return out
-
-
-def save_calibrations(path: Path, cals: dict[str, Calibration], note: str = "") -> None:
-    """Write `cals` as a calibration.json: the format `load_calibrations` in
-    `facegate.gallery.thresholds` reads (the shipped table is one such file)."""
-    payload = {"note": note, "calibrations": {k: c.to_json() for k, c in sorted(cals.items())}}
-    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 # -- the report ----------------------------------------------------------------------------
