@@ -54,6 +54,30 @@ def test_fmrs_go_down_while_enough_impostors_rest_above_the_threshold() -> None:
     assert calibrate.calibration_fmrs(10_000, min_impostors=1) == (1e-3, 1e-4)
 
 
+def test_merge_keeps_every_value_of_existing_entries_and_adds_missing_fmrs(
+    tmp_path: Path,
+) -> None:
+    from facegate.gallery.thresholds import Calibration, load_calibrations
+
+    old = {"m@1": Calibration("m", "1", False, 0.1, 0.2, {1e-3: 0.30, 1e-4: 0.40}, "run 1")}
+    new = {
+        "m@1": Calibration("m", "1", False, 0.1000001, 0.2, {1e-3: 0.3000001, 1e-6: 0.6}, "run 2"),
+        "n@2": Calibration("n", "2", False, 0.0, 0.1, {1e-3: 0.2}, "run 2"),
+    }
+    merged = calibrate.merge_calibrations(old, new)
+    assert merged["m@1"].thresholds == {1e-3: 0.30, 1e-4: 0.40, 1e-6: 0.6}
+    assert (merged["m@1"].impostor_mean, merged["m@1"].source) == (0.1, "run 1")
+    assert merged["n@2"] == new["n@2"]
+    path = tmp_path / "cal.json"
+    calibrate.save_calibrations(path, old)
+    before = path.read_text()
+    calibrate.save_calibrations(path, merged)
+    added = set(path.read_text().splitlines()) - set(before.splitlines())
+    assert not set(before.splitlines()) - set(path.read_text().splitlines())  # nothing changed
+    assert '        "1e-06": 0.6,' in added
+    assert load_calibrations(path)["m@1"].threshold(1e-5) == pytest.approx(0.5)
+
+
 def test_fusions_must_be_two_or_more_of_the_models(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="two or more"):
         calibrate.calibrate(

@@ -12,6 +12,7 @@ same-identity pairs above each threshold (TAR on the same images).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -215,6 +216,20 @@ def calibrate(
             )
     genuine = len(rels) * (len(rels) - 1) // 2 - pairs
     return CalibrationRun(cals, len(rels), pairs, genuine, tar)
+
+
+def merge_calibrations(
+    kept: dict[str, Calibration], new: dict[str, Calibration]
+) -> dict[str, Calibration]:
+    """`new` merged into `kept`: an entry already there keeps every value it has and only
+    gains the FMRs it lacks; others are added. A re-run on another CPU reproduces a model's
+    thresholds only to the last float digits, and a shipped table should not churn for that."""
+    out = {**kept, **new}
+    for key, old in kept.items():
+        if key in new:
+            extra = {f: t for f, t in new[key].thresholds.items() if f not in old.thresholds}
+            out[key] = dataclasses.replace(old, thresholds={**old.thresholds, **extra})
+    return out
 
 
 def save_calibrations(path: Path, cals: dict[str, Calibration], note: str = "") -> None:

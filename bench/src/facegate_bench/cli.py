@@ -111,7 +111,13 @@ def cmd_eval_calibrate(args: argparse.Namespace) -> int:
     note = "facegate eval calibrate --data <lfw> --models " + args.models
     if args.fusions is not None:
         note += " --fusions " + args.fusions
-    calibrate.save_calibrations(Path(args.out), run.calibrations, note=note)
+    cals = run.calibrations
+    if args.merge:
+        from facegate.gallery.thresholds import load_calibrations
+
+        cals = calibrate.merge_calibrations(load_calibrations(Path(args.out)), cals)
+        note += " --merge"
+    calibrate.save_calibrations(Path(args.out), cals, note=note)
     emit(args, run.to_dict(), run.to_text() + f"\nwritten to {args.out}")
     return 0
 
@@ -355,6 +361,12 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         help="LFW people / real clips to report on (thresholds were fixed on 'calibration')",
     )
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
+    evsub.choices["calibrate"].add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the entries already in --out (values unchanged; they only gain FMRs "
+        "they lack) and add the new ones",
+    )
     evsub.choices["calibrate"].add_argument(
         "--fusions",
         help="fusions to calibrate, e.g. sface+dlib,sface+reid (default: all --models fused)",
