@@ -1,11 +1,13 @@
-"""Rendered presentation attacks (`facegate_bench.attacks`): their clips, the runtime's liveness
-against them (a flat print or screen moves as a plane; a resident's printed photo never opens the
-door), and the door benchmark's attack visits (planned, counted as false opens, decided by
+"""Rendered presentation attacks (`facegate_bench.attacks`, `facegate_bench.replay`): their clips,
+the runtime's liveness against them (a flat print or screen moves as a plane; a resident's printed
+photo never opens the door), video replays on a screen (deterministic, enrolled from frames they
+never show), and the door benchmark's attack visits (planned, counted as false opens, decided by
 liveness). Moved here from tests/runtime/liveness: they need the renderers."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import cv2
@@ -25,6 +27,7 @@ from facegate.runtime.quality import QualityConfig
 from facegate_bench import door
 from facegate_bench.attacks import ATTACK_KINDS, render_attack, render_attack_visit
 from facegate_bench.door import Visit, plan_attacks
+from facegate_bench.replay import ReplaySource, load_replay_source, render_replay, replay_person
 from tests.runtime.liveness.test_door import run_door
 from tests.runtime.liveness.test_motion import motion_verdict
 
@@ -83,7 +86,11 @@ def test_residents_printed_photo_never_opens_the_door(
     denied = [e for e in events if e.decision is Decision.DENY]
     assert denied and denied[0].person == "Grace Hopper"
     assert denied[0].snapshot is not None  # journalled with its best shot
-    assert denied[0].reason == "presentation attack suspected (motion)"
+    # the default liveness since issue 14 has the passive model too, which usually speaks first
+    # (with the motion check alone this was "(motion)")
+    assert denied[0].reason in {
+        f"presentation attack suspected ({m})" for m in ("passive", "motion", "passive+motion")
+    }
     assert denied[0].liveness["checked"] and denied[0].liveness["live"] is False
 
 
@@ -224,7 +231,7 @@ def test_bench_door_cli_runs_attack_visits(engine, capsys, monkeypatch) -> None:
                 "--strangers",
                 "0",
                 "--attacks",
-                "2",
+                "3",
                 "--json",
                 "--quiet",
             ]
@@ -232,8 +239,74 @@ def test_bench_door_cli_runs_attack_visits(engine, capsys, monkeypatch) -> None:
         == 0
     )
     s = json.loads(capsys.readouterr().out)
-    assert s["attack_visits"] == 2 and s["resident_visits"] == 0
-    assert set(s["attacks_by_kind"]) == {"print", "screen"}
-    assert s["liveness"]["attack"]["checks"] == ["motion"]
+    assert s["attack_visits"] == 3 and s["resident_visits"] == 0
+    assert {k: v["visits"] for k, v in s["attacks_by_kind"].items()} == {
+        "print": 1,
+        "screen": 1,
+        "replay": 1,
+    }
+    # the default liveness since issue 14 (it was ["motion"])
+    assert s["liveness"]["attack"]["checks"] == ["passive", "motion"]
     assert s["liveness"]["resident"]["checks"] == []
+    # the replayed people are residents, enrolled from frames their replays never show
+    enrolled = s["replayed_residents"]
+    assert enrolled and all(v["accepted"] for v in enrolled.values() if "error" not in v)
+    for v in enrolled.values():
+        if "error" not in v:
+            assert max(v["enrol_frames"]) < v["replay_frames"][0]
     assert s["attack_opens"] == 0
+
+
+# -- video replays on a screen ------------------------------------------------------------------
+
+
+def synthetic_source(hopper) -> ReplaySource:
+    """A replay source without the shared clips: Grace Hopper's portrait, the face drifting a
+    little from frame to frame as in a video."""
+    content, boxes = [], []
+    for k in range(12):
+        m = np.float32([[1, 0, 3 * math.sin(k / 2)], [0, 1, 2 * math.cos(k / 3)]])
+        img = cv2.warpAffine(hopper, m, (hopper.shape[1], hopper.shape[0]))
+        content.append(cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes())
+        boxes.append((182.6 + m[0, 2], 120.0 + m[1, 2], 170.0, 212.5))
+    return ReplaySource("hopper.mp4", replay_person("hopper.mp4"), 15.0, [], content, boxes)
+
+
+def test_replay_renderer_is_deterministic_and_moves_the_screen(hopper) -> None:
+    src = synthetic_source(hopper)
+    a = render_replay(src, np.random.default_rng([4, 2]), duration_s=1.5)
+    b = render_replay(src, np.random.default_rng([4, 2]), duration_s=1.5)
+    assert a.kind == "replay" and len(a.frames) == 22 == len(a.face_boxes)
+    assert all(np.array_equal(x, y) for x, y in zip(a.frames, b.frames, strict=True))
+    assert a.face_boxes == b.face_boxes and a.first_visible == b.first_visible
+    c = render_replay(src, np.random.default_rng([4, 3]), duration_s=1.5)
+    assert not np.array_equal(a.frames[-1], c.frames[-1])  # another seed, another visit
+    seen = [box for box in a.face_boxes if box is not None]
+    assert len(seen) > 10 and max(w for *_, w, _ in seen) > 1.5 * min(w for *_, w, _ in seen)
+    assert a.frames[0].shape == (480, 640, 3)
+
+
+def test_plan_attacks_with_replays_plays_the_enrolled_clips() -> None:
+    enrol = {"Ann": ["Ann/1.jpg"], "Bob": ["Bob/1.jpg"]}
+    clips = ["a/x.mp4", "b/y.gif"]
+    planned = plan_attacks(enrol, [], 30, seed=1, replays=clips)
+    assert [v.kind for v in planned[:6]] == ["print", "screen", "replay"] * 2
+    replays = [v for v in planned if v.kind == "replay"]
+    assert len(replays) == 10 and {v.image for v in replays} == set(clips)
+    assert all(v.person == replay_person(v.image) for v in replays)
+    assert planned == plan_attacks(enrol, [], 30, seed=1, replays=clips)
+
+
+@pytest.mark.data
+def test_replay_source_enrols_frames_it_never_replays(engine) -> None:
+    video = require_data("video")
+    rel = "intel_sample_videos/head-pose-face-detection-male.gif"
+    src = load_replay_source(video / rel, engine.detect, clip=rel)
+    enrolled, replayed = src.source_frames
+    assert enrolled and replayed and max(enrolled) < min(replayed)  # disjoint, enrolment first
+    assert len(src) == len(replayed) and len(src.enrol) == len(enrolled)
+    clip = render_replay(src, np.random.default_rng([9, 0]))
+    again = render_replay(src, np.random.default_rng([9, 0]))
+    assert all(np.array_equal(x, y) for x, y in zip(clip.frames, again.frames, strict=True))
+    found = [engine.detect(f) for f in clip.frames[::5]]
+    assert sum(bool(f) for f in found) >= 4  # the replayed face is a face to the detector

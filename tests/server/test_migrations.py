@@ -53,7 +53,8 @@ def test_upgrade_gives_existing_entrances_the_default_liveness(db_url: str) -> N
             row = s.query(Entrance).one()
             settings = EntranceSettings.from_row(row, RuntimeConfig())
         assert row.liveness == {}
-        assert settings.runtime.liveness.active_checks() == ["motion"]
+        # the default liveness (issue 14: the shipped passive model and the motion check)
+        assert settings.runtime.liveness.active_checks() == ["passive", "motion"]
     finally:
         engine.dispose()
 

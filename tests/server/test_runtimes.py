@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from facegate.demo import demo_images
+from facegate.models.pad import SHIPPED_NAME as SHIPPED_PAD_NAME
 from facegate.server.schemas import EntranceStatus
 from tests.conftest import approach
 from tests.server.conftest import Api, walk_up_video
@@ -72,7 +73,9 @@ def test_default_liveness_refuses_a_photo_carried_to_the_camera(
     res, status = enrol_and_visit(api, tmp_path, hopper)
     assert status.frames > 0 and "open" not in status.events, status
     assert status.liveness is not None and status.liveness.described_by == "runtime"
-    assert status.liveness.checks == ["motion"] and not status.liveness.passive
+    # the default since issue 14 (it was the motion check alone): the shipped passive model too
+    assert status.liveness.checks == ["passive", "motion"] and status.liveness.passive
+    assert status.liveness.passive_model == SHIPPED_PAD_NAME
     events = api.client.get(f"/api/v1/events?resident_id={res['id']}", headers=api.viewer).json()[
         "items"
     ]
@@ -80,8 +83,8 @@ def test_default_liveness_refuses_a_photo_carried_to_the_camera(
     live = events[0]["liveness"]
     assert live["live"] is not True and "motion" in live["evidence"], live
     health = api.client.get("/health").json()["liveness"]["main"]
-    assert health["described_by"] == "runtime" and health["passive"] is False
-    assert "no passive PAD model configured" in health["note"]
+    assert health["described_by"] == "runtime" and health["passive"] is True
+    assert health["passive_model"] == SHIPPED_PAD_NAME and "no passive PAD" not in health["note"]
 
 
 @pytest.mark.slow

@@ -47,16 +47,11 @@ def _optional_data(path: str | None, sub: str) -> Path | None:
     return root if root.exists() else None
 
 
-def _pad_model_path(args: argparse.Namespace) -> Path:
+def _pad_model_path(args: argparse.Namespace) -> Path | None:
+    """--pad-model, else runtime.liveness.model, else None: the model shipped with FaceGate."""
     if args.pad_model:
         return Path(args.pad_model)
-    lc = config_from_args(args).runtime.liveness
-    if lc.model is not None:
-        return lc.model
-    base = models_root()
-    if (base / "minifasnet").is_dir():
-        return base / "minifasnet"
-    raise DataError("no PAD model: pass --pad-model PATH (or set runtime.liveness.model)")
+    return config_from_args(args).runtime.liveness.model
 
 
 def _engine_for(args: argparse.Namespace, models: list[str]) -> FaceEngine:
@@ -146,15 +141,25 @@ def cmd_eval_pad(args: argparse.Namespace) -> int:
     if not (root / "real").is_dir() and (root / "antispoof" / "real").is_dir():
         root = root / "antispoof"
     model = MiniFASNet(_pad_model_path(args), threads=1).prepare()
-    report = pad.evaluate_passive(
-        root,
-        model,
-        engine.detect,
-        target_bpcer=args.target_bpcer,
-        folds=args.folds,
-        progress=not args.quiet,
+    samples = pad.find_samples(root)
+    ms = pad.score_samples(samples, engine.detect, model, not args.quiet)
+    report = pad.report_passive(
+        samples, model, target_bpcer=args.target_bpcer, folds=args.folds, ms_per_face=ms
     )
-    emit(args, report.to_dict(), report.to_text())
+    out, text = report.to_dict(), report.to_text()
+    video = data_root() / "video" if not args.video else Path(args.video)
+    if args.track_bpcer > 0:
+        from facegate.runtime.liveness import PassiveCheck
+        from facegate_bench import pad_tracks
+
+        cfg = liveness_config_from_args(args).passive.model_copy(update={"threshold": 0.0})
+        clips = pad_tracks.clip_track_scores(video, engine.detect, PassiveCheck(model, cfg, 0.0))
+        halves = pad_tracks.halves_report(
+            samples, clips, samples_per_track=cfg.samples, target_bpcer=args.track_bpcer
+        )
+        out["track_threshold"] = halves
+        text = "\n".join([text, *pad_tracks.halves_text(halves)])
+    emit(args, out, text)
     return 0
 
 
@@ -171,6 +176,26 @@ def cmd_eval_planar(args: argparse.Namespace) -> int:
         seed=args.seed,
         split=args.split,
         progress=not args.quiet,
+    )
+    emit(args, report.to_dict(), report.to_text())
+    return 0
+
+
+def cmd_eval_liveness(args: argparse.Namespace) -> int:
+    from facegate_bench import liveness_eval
+
+    engine = engine_from_args(args)
+    root = Path(args.data) if args.data else data_root()
+    report = liveness_eval.evaluate(
+        engine,
+        root,
+        liveness_config_from_args(args),
+        attacks=args.attacks,
+        seed=args.seed,
+        split=args.split,
+        real=not args.no_real,
+        progress=not args.quiet,
+        on_track=liveness_eval.write_log(Path(args.log)) if args.log else None,
     )
     emit(args, report.to_dict(), report.to_text())
     return 0
@@ -226,12 +251,35 @@ def cmd_bench_door(args: argparse.Namespace) -> int:
             on_result=write,
             attacks=args.attacks,
             liveness=liveness_config_from_args(args),
+            video=_replay_video(args),
+            resident_liveness=_resident_liveness(args),
         )
     finally:
         if log is not None:
             log.close()
     emit(args, report.summary(), report.to_text())
     return 0
+
+
+def _replay_video(args: argparse.Namespace) -> Path | None:
+    """The real clips replayed in attack visits: --video, else the shared video folder (None
+    when it is absent or --no-replays: print and screen attacks only)."""
+    if args.no_replays or args.attacks <= 0:
+        return None
+    video = Path(args.video) if args.video else data_dir("video")
+    if args.video and not video.is_dir():
+        raise DataError(f"no clips at {video} (--video)")
+    return video if video.is_dir() else None
+
+
+def _resident_liveness(args: argparse.Namespace):
+    """--resident-liveness: none (default), or the attack visits' liveness restricted to the
+    passive check (rendered resident visits are flat photos: the motion check rightly denies
+    them)."""
+    if args.resident_liveness == "off":
+        return None
+    lc = liveness_config_from_args(args)
+    return lc.model_copy(update={"checks": ["passive"]})
 
 
 def cmd_bench_models(args: argparse.Namespace) -> int:
@@ -333,7 +381,7 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         "--pad-model",
         metavar="PATH",
         help="MiniFASNet-layout ONNX folder or file "
-        "(default: runtime.liveness.model, else $FACEGATE_MODELS/minifasnet)",
+        "(default: runtime.liveness.model, else the pair shipped with FaceGate)",
     )
     sp.add_argument(
         "--target-bpcer",
@@ -342,6 +390,17 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         help="BPCER the thresholds are fixed at on the calibration subjects",
     )
     sp.add_argument("--folds", type=int, default=5, help="subject folds")
+    sp.add_argument(
+        "--track-bpcer",
+        type=float,
+        default=0.05,
+        help="track-level threshold: share of a calibration half's real NUAA tracks it may "
+        "refuse (no real clip track is); 0 skips it",
+    )
+    sp.add_argument(
+        "--video",
+        help="real clips for the track-level threshold (default: $FACEGATE_DATA/video)",
+    )
     sp = evsub.add_parser(
         "planar",
         help="model-free planar-motion check: rendered print/screen attacks vs real video tracks",
@@ -360,6 +419,31 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         default="test",
         help="LFW people / real clips to report on (thresholds were fixed on 'calibration')",
     )
+    sp = evsub.add_parser(
+        "liveness",
+        help="the whole liveness stage (runtime.liveness): rendered print, screen and video "
+        "replay attacks vs real video tracks",
+        parents=[common],
+    )
+    sp.set_defaults(func=cmd_eval_liveness)
+    sp.add_argument(
+        "--data",
+        help="shared data folder with lfw/ and video/ (default: $FACEGATE_DATA or ../shared/data)",
+    )
+    sp.add_argument(
+        "--attacks", type=int, default=60, help="attack clips: print, screen, replay in turn"
+    )
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument(
+        "--split",
+        choices=["test", "calibration", "all"],
+        default="test",
+        help="LFW people, replayed clips and real clips to use (settings are chosen on "
+        "'calibration')",
+    )
+    sp.add_argument("--no-real", action="store_true", help="attacks only")
+    sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model (default: shipped)")
+    sp.add_argument("--log", metavar="FILE", help="one JSON line per track, with the evidence")
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")
     evsub.choices["calibrate"].add_argument(
         "--merge",
@@ -409,14 +493,31 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="also N attack visits: a resident's own photo printed or on a screen, "
-        "run with runtime.liveness from --config (default: the motion check); "
-        "any attack admitted is a false open",
+        help="also N attack visits: a resident's own photo printed or on a screen, and a "
+        "resident's real video replayed on a screen (print, screen, replay in turn), run with "
+        "runtime.liveness from --config (default: the passive and motion checks); any attack "
+        "admitted is a false open",
+    )
+    sp.add_argument(
+        "--video",
+        metavar="DIR",
+        help="real clips for the replay attacks (default: $FACEGATE_DATA/video); their people "
+        "are enrolled as residents from frames the replays never show",
+    )
+    sp.add_argument("--no-replays", action="store_true", help="print and screen attack visits only")
+    sp.add_argument(
+        "--resident-liveness",
+        choices=["off", "passive"],
+        default="off",
+        help="liveness for the resident and stranger visits: off, or the passive check of "
+        "runtime.liveness (misses it causes are counted; the motion check would deny the "
+        "rendered visits, which are flat photos)",
     )
     sp.add_argument(
         "--pad-model",
         metavar="PATH",
-        help="passive PAD model for the attack visits' liveness (sets runtime.liveness.model)",
+        help="passive PAD model for the attack visits' liveness (sets runtime.liveness.model; "
+        "default: the model shipped with FaceGate)",
     )
     sp.add_argument(
         "--stills",

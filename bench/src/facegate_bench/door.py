@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,6 +195,7 @@ class DoorBenchReport:
             "enrolled_residents": self.enrolled,
             "rejected_enrolment_photos": self.rejected_photos,
             "enrolment_warnings": self.enrol_warnings,
+            "missed_by_liveness": sum(r.missed and missed_by_liveness(r) for r in res),
             **attack_summary(self.results),
             **self.settings,
         }
@@ -278,10 +279,14 @@ def run(
     on_result: Callable[[VisitResult], None] | None = None,
     attacks: int = 0,
     liveness: LivenessConfig | None = None,
+    video: Path | None = None,
+    resident_liveness: LivenessConfig | None = None,
 ) -> DoorBenchReport:
-    """`attacks` attack visits (a resident's own photo, printed or on a screen) run after the
-    others, with `liveness` (the entrance's config; default LivenessConfig()); resident and
-    stranger visits run without liveness (see the attack-visit section below)."""
+    """`attacks` attack visits (a resident's own photo, printed or on a screen, and, with
+    `video` (the shared clips folder), a resident's real video replayed on a screen) run after
+    the others, with `liveness` (the entrance's config; default LivenessConfig()). Resident and
+    stranger visits run with `resident_liveness` (default: none; see the attack-visit section
+    below)."""
     from tqdm import tqdm
 
     decision = decision or DecisionConfig()
@@ -292,6 +297,8 @@ def run(
     )
     results: list[VisitResult] = []
     rejected = 0
+    real_stage = build_liveness(resident_liveness, engine) if resident_liveness else None
+    replayed: dict = {}
     with tempfile.TemporaryDirectory() as tmp, SQLiteGallery(Path(tmp) / "g.sqlite") as store:
         enrolled = 0
         warned = {"other_person": 0, "unlike_own_photos": 0}
@@ -309,7 +316,9 @@ def run(
             clip = render_visit(
                 face, np.random.default_rng([seed, i]), fps=fps, duration_s=duration_s
             )
-            events, tto, frames, cpu, wall = run_visit(engine, store, clip, decision, quality)
+            events, tto, frames, cpu, wall = run_visit(
+                engine, store, clip, decision, quality, real_stage
+            )
             opened = next((e.person for e in events if e.decision is Decision.OPEN), None)
             result = VisitResult(
                 visit,
@@ -325,6 +334,7 @@ def run(
                         "decision": e.decision.value,
                         "reason": e.reason,
                         "scores": {k: round(float(v), 4) for k, v in e.scores.items()},
+                        **({"liveness": e.liveness} if real_stage is not None else {}),
                     }
                     for e in events
                 ],
@@ -335,12 +345,18 @@ def run(
         # -- attack visits (see the section at the end of this module)
         live_stage, live_desc = attack_liveness(liveness, engine) if attacks > 0 else (None, {})
         if live_stage is not None:
+            sources: dict = {}
+            if video is not None:  # replayed residents join the gallery after the real visits
+                from facegate_bench.replay import enrol_replayed
+
+                sources, replayed = enrol_replayed(engine, store, video)
             results += run_attacks(
                 engine,
                 store,
                 root,
-                plan_attacks(enrol, visits, attacks, seed),
+                plan_attacks(enrol, visits, attacks, seed, sorted(sources)),
                 live_stage,
+                sources=sources,
                 decision=decision,
                 quality=quality,
                 seed=seed,
@@ -362,27 +378,30 @@ def run(
         "model": engine.config.model,
         "enrol_photos": [min(min_enrol_photos, enrol_photos), enrol_photos],
     }
-    if attacks > 0:
-        settings["liveness"] = {
-            "resident": REAL_VISIT_LIVENESS,
-            "stranger": REAL_VISIT_LIVENESS,
-            "attack": live_desc,
-        }
+    if attacks > 0 or real_stage is not None:
+        real_desc = real_stage.describe() if real_stage is not None else REAL_VISIT_LIVENESS
+        settings["liveness"] = {"resident": real_desc, "stranger": real_desc, "attack": live_desc}
+    if replayed:
+        settings["replayed_residents"] = replayed
     return DoorBenchReport(results, enrolled, rejected, settings, warned)
 
 
-# == Attack visits (issue 6, liveness) ==========================================================
+# == Attack visits (issue 6, liveness; issue 14, video replays) ==================================
 # A resident's own photo held up to the intercom, printed or on a phone/tablet screen
-# (`attacks.render_attack_visit`), through the same runtime as every other visit, with
-# the entrance's liveness config (`runtime.liveness`; default: the planar-motion check, an
-# undecided face waits). Any attack admitted is a false open, reported apart by kind.
+# (`attacks.render_attack_visit`), and a resident's real video replayed on a hand-held screen
+# (`replay.render_replay`: the replayed people are enrolled from other frames of their clips,
+# `replay.enrol_replayed`), through the same runtime as every other visit, with the entrance's
+# liveness config (`runtime.liveness`; default: the passive model and the planar-motion check,
+# an undecided face waits). Any attack admitted is a false open, reported apart by kind.
 #
-# Resident and stranger visits keep liveness off (`checks: []`): their rendered clips are flat
-# photos moved by 2D warps, which the planar-motion check rightly takes for prints, so running
-# them with it would measure the renderer, not the door (docs/door-benchmark.md). Switching it
-# off can only add opens, so their false-open figure is the pessimistic one.
+# Resident and stranger visits keep liveness off (`checks: []`) unless `resident_liveness` is
+# given: their rendered clips are flat photos moved by 2D warps, which the planar-motion check
+# rightly takes for prints, so running them with it would measure the renderer, not the door
+# (docs/door-benchmark.md). Switching it off can only add opens, so their false-open figure is
+# the pessimistic one. With `resident_liveness` (`--resident-liveness passive`: the passive
+# check alone) the misses it causes are counted (`missed_by_liveness`).
 
-ATTACK_VISIT_KINDS: tuple[str, ...] = ("print", "screen")
+ATTACK_VISIT_KINDS: tuple[str, ...] = ("print", "screen", "replay")
 REAL_VISIT_LIVENESS = {
     "checks": [],
     "why": "rendered resident/stranger visits are flat warps of a photo: the planar-motion "
@@ -402,6 +421,15 @@ def is_attack(visit: Visit) -> bool:
     return visit.kind in ATTACK_VISIT_KINDS
 
 
+def missed_by_liveness(result: VisitResult) -> bool:
+    """A visit denied by the liveness stage (an attack verdict, or liveness required but not
+    established) and never opened: without liveness it would have been decided otherwise."""
+    return result.opened_for is None and any(
+        e.get("decision") == "deny" and (e.get("liveness") or {}).get("live") is not True
+        for e in result.events
+    )
+
+
 @dataclass
 class AttackVisitResult(VisitResult):
     outcome: str = "not_recognised"  # one of ATTACK_OUTCOMES
@@ -412,11 +440,17 @@ class AttackVisitResult(VisitResult):
 
 
 def plan_attacks(
-    enrol: dict[str, list[str]], visits: list[Visit], attacks: int, seed: int
+    enrol: dict[str, list[str]],
+    visits: list[Visit],
+    attacks: int,
+    seed: int,
+    replays: Sequence[str] = (),
 ) -> list[Visit]:
-    """`attacks` attack visits, print and screen in turn, each showing a random resident's own
-    photo: one of the photos enrolled for them or held out as their visits. Drawn from a
-    stream of their own, so adding attacks changes none of the other visits."""
+    """`attacks` attack visits, print, screen and (when `replays` names replayable clips)
+    replay in turn. A print or screen shows a random resident's own photo: one of the photos
+    enrolled for them or held out as their visits; a replay plays a random one of the clips
+    (`Visit.image` is the clip, `person` its enrolled resident). Drawn from a stream of their
+    own, so adding attacks changes none of the other visits."""
     if attacks <= 0:
         return []
     if not enrol:
@@ -426,18 +460,20 @@ def plan_attacks(
     for v in visits:
         if v.kind == "resident":
             held.setdefault(v.person, []).append(v.image)
+    from facegate_bench.replay import replay_person
+
     names = sorted(enrol)
+    kinds = ATTACK_VISIT_KINDS if replays else ("print", "screen")
     out = []
     for i in range(attacks):
+        kind = kinds[i % len(kinds)]
+        if kind == "replay":
+            clip = replays[int(rng.integers(len(replays)))]
+            out.append(Visit(kind, replay_person(clip), clip))
+            continue
         name = names[int(rng.integers(len(names)))]
         photos = list(enrol[name]) + held.get(name, [])
-        out.append(
-            Visit(
-                ATTACK_VISIT_KINDS[i % len(ATTACK_VISIT_KINDS)],
-                name,
-                photos[int(rng.integers(len(photos)))],
-            )
-        )
+        out.append(Visit(kind, name, photos[int(rng.integers(len(photos)))]))
     return out
 
 
@@ -471,25 +507,25 @@ def run_attacks(
     duration_s: float,
     progress: bool = True,
     on_result: Callable[[VisitResult], None] | None = None,
+    sources: dict | None = None,
 ) -> list[AttackVisitResult]:
-    """Render and run the attack visits. One liveness stage serves them all: the runtime
-    forgets every track when a visit's stream ends."""
+    """Render and run the attack visits (`sources`: the replayed clips, by clip). One liveness
+    stage serves them all: the runtime forgets every track when a visit's stream ends."""
     from tqdm import tqdm
 
     from facegate_bench.attacks import render_attack_visit
+    from facegate_bench.replay import render_replay
 
     results = []
     for i, visit in enumerate(tqdm(planned, desc="attacks", disable=not progress)):
-        face = cv2.imread(str(root / "gray" / visit.image), cv2.IMREAD_GRAYSCALE)
-        if face is None:
-            raise DataError(f"cannot read {root / 'gray' / visit.image}")
-        clip = render_attack_visit(
-            face,
-            np.random.default_rng([seed, 0xA77AC, i]),
-            kind=visit.kind,
-            fps=fps,
-            duration_s=duration_s,
-        )
+        rng = np.random.default_rng([seed, 0xA77AC, i])
+        if visit.kind == "replay":
+            clip = render_replay((sources or {})[visit.image], rng, fps=fps, duration_s=duration_s)
+        else:
+            face = cv2.imread(str(root / "gray" / visit.image), cv2.IMREAD_GRAYSCALE)
+            if face is None:
+                raise DataError(f"cannot read {root / 'gray' / visit.image}")
+            clip = render_attack_visit(face, rng, kind=visit.kind, fps=fps, duration_s=duration_s)
         events, tto, frames, cpu, wall = run_visit(engine, store, clip, decision, quality, liveness)
         outcome, verdict = attack_outcome(events)
         opened = next((e.person for e in events if e.decision is Decision.OPEN), None)
@@ -557,20 +593,30 @@ def attack_lines(s: dict) -> list[str]:
     att = live.get("attack", {})
     checks = ", ".join(att.get("checks", [])) or "none"
     lines = [
-        f"  attack visits: {s['attack_visits']} (a resident's own photo, printed or on a "
-        f"screen), liveness {checks}, undecided -> {att.get('on_undecided', 'n/a')}",
+        f"  attack visits: {s['attack_visits']} (a resident's own photo printed or on a "
+        f"screen, or their video replayed on a screen), liveness {checks}, undecided -> "
+        f"{att.get('on_undecided', 'n/a')}",
         f"    attack opens (false opens): {s['attack_opens']}; recognised as the resident: "
         f"{s['attacks_recognised']} (only liveness kept those out)",
     ]
     for kind, k in s["attacks_by_kind"].items():
+        if not k["visits"]:
+            continue
         lines.append(
             f"    {kind}: {k['visits']} visits, {k['opens']} opened, "
             f"{k['attack_detected']} denied as attacks, "
             f"{k['liveness_not_established']} denied undecided, "
             f"{k['not_recognised']} not recognised"
         )
-    lines.append(
-        "  resident and stranger visits ran with liveness off (rendered visits are "
-        "flat photos: see docs/door-benchmark.md)"
-    )
+    res = live.get("resident", {})
+    if res.get("checks"):
+        lines.append(
+            f"  resident and stranger visits ran with liveness {', '.join(res['checks'])}: "
+            f"{s.get('missed_by_liveness', 0)} resident visits missed because of it"
+        )
+    else:
+        lines.append(
+            "  resident and stranger visits ran with liveness off (rendered visits are "
+            "flat photos: see docs/door-benchmark.md)"
+        )
     return lines

@@ -100,6 +100,24 @@ FACE_REID = PackagedFile(
     "facegate",
 )
 
+#: Silent-Face-Anti-Spoofing's MiniFASNet pair, ONNX conversions of the original weights
+#: (Apache-2.0; weights/minifasnet/NOTICE): the passive liveness check's default model
+#: (models/pad.py), scale 2.7 and 4.0 context crops.
+MINIFASNET = (
+    PackagedFile(
+        "facegate.models.weights",
+        "minifasnet/2.7_80x80_MiniFASNetV2.onnx",
+        "f8b3a873f2f0dd4512072e31fd1b2fbaa0d74a405f1f45caede99575e3981750",
+        "facegate",
+    ),
+    PackagedFile(
+        "facegate.models.weights",
+        "minifasnet/4_0_0_80x80_MiniFASNetV1SE.onnx",
+        "039bf3f404e5157b2fb799937d926e578253df0d7956436d791a21b38c06ce34",
+        "facegate",
+    ),
+)
+
 
 @cache
 def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:

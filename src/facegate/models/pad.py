@@ -1,8 +1,11 @@
-"""Passive presentation-attack detection (PAD) from a user's ONNX files, MiniFASNet layout.
+"""Passive presentation-attack detection (PAD), MiniFASNet layout: the shipped model or a
+user's ONNX files.
 
-FaceGate ships no PAD weights and never downloads any: the user points `liveness.model` (or
-`--pad-model PATH`) at a folder holding one or more ONNX files, or at the files themselves.
-The adapter follows Silent-Face-Anti-Spoofing (MiniFASNet, Apache-2.0) exactly:
+FaceGate ships Silent-Face-Anti-Spoofing's MiniFASNet pair (Apache-2.0, ONNX conversions of the
+original weights, `models/weights/minifasnet/` with LICENSE and NOTICE, sha256 checked at load:
+`files.MINIFASNET`); it is the default when `liveness.model` is not set. A user may point
+`liveness.model` (or `--pad-model PATH`) at a folder holding one or more ONNX files of the same
+layout, or at the files themselves. The adapter follows Silent-Face-Anti-Spoofing exactly:
 
 - every file is one model; its file name says how much context it sees,
   `<scale>_<h>x<w>_<name>.onnx` (`2.7_80x80_MiniFASNetV2.onnx`, `4_0_0_80x80_MiniFASNetV1SE.onnx`:
@@ -30,20 +33,30 @@ import numpy as np
 from facegate.errors import ModelError
 from facegate.models import onnx_prep
 from facegate.models.base import Face
-from facegate.models.files import sha256_file, user_file
+from facegate.models.files import MINIFASNET, sha256_file, user_file
 
 REAL_CLASS = 1
 _NAME = re.compile(r"^(?P<scale>org|\d+(?:\.\d+)?)_(?:\d+_)*?(?P<h>\d+)x(?P<w>\d+)_")
 
-#: Thresholds measured by `facegate eval pad` for the published MiniFASNet pair
-#: (2.7_80x80_MiniFASNetV2 + 4_0_0_80x80_MiniFASNetV1SE), keyed by `MiniFASNet.version`.
-#: Each maps a target BPCER (share of real faces rejected, per frame) to the score threshold
-#: that reached it on NUAA real frames (all 10 subjects) with YuNet boxes. Error rates measured
-#: on subjects held out from the threshold are in docs/liveness.md.
+#: Per-frame thresholds measured by `facegate eval pad` for the published MiniFASNet pair
+#: (2.7_80x80_MiniFASNetV2 + 4_0_0_80x80_MiniFASNetV1SE, the shipped files), keyed by
+#: `MiniFASNet.version`: `liveness.passive.target_bpcer`. Each maps a target BPCER (share of
+#: real faces rejected, per frame) to the score threshold that reached it on NUAA real frames
+#: (all 10 subjects) with YuNet boxes. Error rates measured on subjects held out from the
+#: threshold are in docs/liveness.md.
 KNOWN_THRESHOLDS: dict[str, dict[float, float]] = {
     # `facegate eval pad --data <antispoof folder> --target-bpcer B` ("threshold fixed on all
     # nuaa subjects"), 400 real NUAA frames of 10 subjects
     "039bf3f404e5+f8b3a873f2f0": {0.01: 0.0803, 0.02: 0.0909, 0.05: 0.193, 0.1: 0.3733},
+}
+
+
+#: The default threshold of a known model pair (keyed by `MiniFASNet.version`): applied to the
+#: passive check's track score (the mean of `passive.samples` frames). For the shipped pair it
+#: was chosen by `facegate eval pad` on NUAA tracks and the calibration clips' real tracks
+#: (bench/src/facegate_bench/pad_tracks.py; figures and the rule in docs/liveness.md).
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "039bf3f404e5+f8b3a873f2f0": 0.2123,
 }
 
 
@@ -69,9 +82,21 @@ def parse_model_name(path: Path) -> tuple[float | None, int, int]:
     return scale, int(m.group("h")), int(m.group("w"))
 
 
-def model_files(path: str | Path | Sequence[str | Path]) -> list[PadModelFile]:
+#: How the shipped model is named where a path would be (describe(), /health, the journal).
+SHIPPED_NAME = "minifasnet (shipped)"
+
+
+def shipped_model_paths() -> list[Path]:
+    """The shipped MiniFASNet pair, each file's sha256 checked (ModelError when a file is
+    missing or corrupt, naming what to reinstall)."""
+    return [f.verified_path() for f in MINIFASNET]
+
+
+def model_files(path: str | Path | Sequence[str | Path] | None) -> list[PadModelFile]:
     """The ONNX files a `liveness.model` setting names: a folder (every *.onnx in it), one file,
-    or a list of files."""
+    or a list of files; None: the shipped pair (sha256 checked)."""
+    if path is None:
+        path = shipped_model_paths()
     items = [path] if isinstance(path, str | Path) else list(path)
     files: list[Path] = []
     for item in items:
@@ -137,11 +162,14 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 class MiniFASNet:
-    """Score faces with one or more MiniFASNet-layout ONNX models: P(real), averaged."""
+    """Score faces with one or more MiniFASNet-layout ONNX models: P(real), averaged.
+    `path` None: the shipped pair."""
 
     name = "minifasnet"
 
-    def __init__(self, path: str | Path | Sequence[str | Path], *, threads: int = 1) -> None:
+    def __init__(
+        self, path: str | Path | Sequence[str | Path] | None = None, *, threads: int = 1
+    ) -> None:
         self.path = path
         self.threads = threads
         self.files: list[PadModelFile] = []
@@ -195,6 +223,11 @@ class MiniFASNet:
             logits = sess.run(None, {name: x})[0].reshape(len(boxes), -1)
             total += _softmax(logits.astype(np.float64))[:, REAL_CLASS]
         return (total / len(self.files)).astype(np.float32)
+
+    def default_threshold(self) -> float | None:
+        """The default (track-level) threshold of this exact model pair, or None for a model
+        FaceGate has never measured."""
+        return DEFAULT_THRESHOLDS.get(self.prepare().version)
 
     def known_threshold(self, target_bpcer: float) -> float | None:
         """The measured threshold for this exact model pair at the nearest target at or below

@@ -31,7 +31,13 @@ from facegate.runtime.doors import DoorActuator, build_door
 from facegate.runtime.entrance import Entrance as EntranceRuntime
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.journal import Journal, JournalError
-from facegate.runtime.liveness import NO_MODEL_NOTE, LivenessConfig, NoLiveness, startup_summary
+from facegate.runtime.liveness import (
+    NO_MODEL_NOTE,
+    LivenessConfig,
+    NoLiveness,
+    passive_model_name,
+    startup_summary,
+)
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import SourceConfig
 from facegate.server.access_policy import DbAccessPolicy
@@ -93,7 +99,7 @@ def configured_liveness(cfg: LivenessConfig) -> dict[str, Any]:
         "checks": checks,
         "need": cfg.need,
         "on_undecided": cfg.on_undecided,
-        "passive_model": str(cfg.model) if "passive" in checks else None,
+        "passive_model": passive_model_name(cfg, checks),  # the shipped model by default
     }
     if "challenge" in checks or cfg.on_undecided == "challenge":
         d["challenge"] = cfg.challenge.kind

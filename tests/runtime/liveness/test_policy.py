@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from facegate.errors import ConfigError
+from facegate.models.pad import SHIPPED_NAME, MiniFASNet
 from facegate.runtime.liveness import (
     LivenessConfig,
     LivenessVerdict,
@@ -60,19 +61,36 @@ def test_policy_combines_checks(a, b, need, on_undecided, expect) -> None:
 
 
 def test_config_defaults_and_validation(tmp_path) -> None:
-    assert LivenessConfig().active_checks() == ["motion"]
+    # the default since issue 14: the shipped passive model and the motion check (it was the
+    # motion check alone, passive only with a user's model)
+    assert LivenessConfig().active_checks() == ["passive", "motion"]
     assert LivenessConfig(model=tmp_path).active_checks() == ["passive", "motion"]
-    with pytest.raises(ValueError, match=r"needs liveness\.model"):
-        LivenessConfig(checks=["passive"])
+    assert LivenessConfig(checks=["passive"]).active_checks() == ["passive"]  # shipped model
+    with pytest.raises(ValueError, match="must not repeat"):
+        LivenessConfig(checks=["motion", "motion"])
     with pytest.raises(ValueError):
         LivenessConfig(motion={"live_ratio": 0.05, "planar_ratio": 0.1})
     assert isinstance(build_liveness(LivenessConfig(checks=[])), NoLiveness)
 
 
-def test_without_a_passive_model_every_verdict_says_so(engine) -> None:
+def test_default_stage_runs_both_checks_with_the_shipped_model(engine) -> None:
     liv = build_liveness(LivenessConfig(), engine)
-    assert "no passive PAD model" in startup_summary(liv)
-    assert "no passive PAD model" in liv.verdict(1).note
+    d = liv.describe()
+    assert d["checks"] == ["passive", "motion"] and d["need"] == "all"
+    assert d["passive_model"] == SHIPPED_NAME and d["passive_threshold"] == pytest.approx(
+        MiniFASNet().default_threshold()
+    )
+    assert "note" not in d  # nothing the default leaves unchecked is hidden
+    summary = startup_summary(liv)
+    assert "passive, motion" in summary and SHIPPED_NAME in summary
+    assert "no passive PAD" not in summary
+    assert liv.verdict(1).required  # default policy: wait, never a silent "live"
+
+
+def test_without_the_passive_check_every_verdict_says_so(engine) -> None:
+    liv = build_liveness(LivenessConfig(checks=["motion"]), engine)
+    assert "no passive PAD check" in startup_summary(liv)
+    assert "no passive PAD check" in liv.verdict(1).note
     assert liv.verdict(1).required  # default policy: wait, never a silent "live"
     assert startup_summary(NoLiveness()).startswith("liveness: OFF")
 

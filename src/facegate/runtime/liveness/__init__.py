@@ -3,8 +3,9 @@
 The stage sees every tracked detection (`observe`) and gives a per-track verdict. Three checks
 exist, combined by a per-entrance policy (`LivenessConfig`, `build_liveness`):
 
-- `passive`: a presentation-attack model (MiniFASNet layout, `facegate.models.pad`) the user
-  configures; FaceGate ships no such weights. Scores a few frames per track and averages.
+- `passive` (on by default): a presentation-attack model (MiniFASNet layout,
+  `facegate.models.pad`): the pair shipped with FaceGate, or the user's `liveness.model`.
+  Scores a few frames per track and averages.
 - `motion` (model-free, on by default): a printed photo or a photo on a screen moves as a
   plane, so across a track's frames its dense landmarks (dlib's 68-point predictor) all follow
   one homography; a real head's do not (the nose, the eye corners and the jaw line sit at
@@ -15,8 +16,8 @@ exist, combined by a per-entrance policy (`LivenessConfig`, `build_liveness`):
   prompt "please blink" or "please turn your head", and the eyes (eye aspect ratio) or the
   head (nose against the face outline) must do it within a time limit.
 
-Every verdict says what was checked and what was not: without a passive model the note says
-so in every event, and `NoLiveness` (no check at all) never claims a face was live.
+Every verdict says what was checked and what was not: without the passive check the note
+says so in every event, and `NoLiveness` (no check at all) never claims a face was live.
 
 Costs per tracked face and frame: the 68-point predictor runs on every `motion.every`-th
 frame (about 1-3 ms on one core), the passive model on every `passive.every`-th frame until
@@ -57,6 +58,7 @@ from facegate.runtime.liveness.policy import (
     build_liveness,
     door_prompt,
     liveness_checks,
+    passive_model_name,
     startup_summary,
 )
 from facegate.runtime.liveness.tools import check_image, check_video, still_image_config
@@ -89,6 +91,7 @@ __all__ = [
     "interocular",
     "liveness_checks",
     "pair_evidence",
+    "passive_model_name",
     "passive_threshold",
     "similarity_fit",
     "startup_summary",

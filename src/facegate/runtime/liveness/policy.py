@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facegate.models.base import Face
+from facegate.models.pad import SHIPPED_NAME as SHIPPED_PAD_NAME
 from facegate.models.shape68 import Landmarks68
 from facegate.runtime.liveness.base import (
     MAX_TRACKS,
@@ -48,7 +49,7 @@ class PolicyLiveness:
         cfg: LivenessConfig,
         checks: dict[str, _Check],
         challenge: ChallengeCheck | None = None,
-        model_path: Path | None = None,
+        model_path: str | Path | None = None,
         note: str = "",
     ) -> None:
         self.cfg = cfg
@@ -142,9 +143,17 @@ class PolicyLiveness:
 
 
 NO_MODEL_NOTE = (
-    "no passive PAD model configured (liveness.model / --pad-model): a replayed "
-    "video or a bent or cut-out photo is not detected"
+    "no passive PAD check (liveness.checks leaves out 'passive'): a replayed video or a bent "
+    "or cut-out photo is not detected"
 )
+
+
+def passive_model_name(cfg: LivenessConfig, checks: list[str]) -> str | None:
+    """The passive model as describe() and /health name it: the user's path, or the shipped
+    pair (None when the passive check is off)."""
+    if "passive" not in checks:
+        return None
+    return str(cfg.model) if cfg.model is not None else SHIPPED_PAD_NAME
 
 
 def build_liveness(
@@ -166,7 +175,7 @@ def build_liveness(
     if "passive" in names:
         from facegate.models.pad import MiniFASNet
 
-        model = MiniFASNet(cfg.model, threads=1).prepare()
+        model = MiniFASNet(cfg.model, threads=1).prepare()  # None: the shipped pair
         checks["passive"] = PassiveCheck(model, cfg.passive, passive_threshold(model, cfg.passive))
     if "motion" in names:
         checks["motion"] = PlanarMotionCheck(cfg.motion, landmarks)
@@ -178,7 +187,7 @@ def build_liveness(
     if landmarks is not None:
         landmarks.prepare()
     note = "" if "passive" in checks else NO_MODEL_NOTE
-    return PolicyLiveness(cfg, checks, challenge, cfg.model if "passive" in checks else None, note)
+    return PolicyLiveness(cfg, checks, challenge, passive_model_name(cfg, names), note)
 
 
 def door_prompt(door: object, entrance: str) -> Prompt:

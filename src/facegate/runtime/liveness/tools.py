@@ -51,7 +51,7 @@ def check_image(
         line = _face_line(face, v)
         if isinstance(liveness, NoLiveness):
             line["note"] = (
-                "still image: no passive PAD model configured (--pad-model), and "
+                "still image: the passive check is off (liveness.checks), and "
                 "the motion check needs a video"
             )
         out.append(line)
