@@ -246,7 +246,7 @@ def test_bench_door_cli_runs_attack_visits(engine, capsys, monkeypatch) -> None:
         "replay": 1,
     }
     # the default liveness since issue 14 (it was ["motion"])
-    assert s["liveness"]["attack"]["checks"] == ["passive", "motion"]
+    assert s["liveness"]["attack"]["checks"] == ["passive", "motion", "screen"]
     assert s["liveness"]["resident"]["checks"] == []
     # the replayed people are residents, enrolled from frames their replays never show
     enrolled = s["replayed_residents"]

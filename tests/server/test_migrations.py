@@ -53,8 +53,8 @@ def test_upgrade_gives_existing_entrances_the_default_liveness(db_url: str) -> N
             row = s.query(Entrance).one()
             settings = EntranceSettings.from_row(row, RuntimeConfig())
         assert row.liveness == {}
-        # the default liveness (issue 14: the shipped passive model and the motion check)
-        assert settings.runtime.liveness.active_checks() == ["passive", "motion"]
+        # the default liveness (issue 14: the shipped passive model, motion, the screen veto)
+        assert settings.runtime.liveness.active_checks() == ["passive", "motion", "screen"]
     finally:
         engine.dispose()
 

@@ -74,7 +74,7 @@ def test_default_liveness_refuses_a_photo_carried_to_the_camera(
     assert status.frames > 0 and "open" not in status.events, status
     assert status.liveness is not None and status.liveness.described_by == "runtime"
     # the default since issue 14 (it was the motion check alone): the shipped passive model too
-    assert status.liveness.checks == ["passive", "motion"] and status.liveness.passive
+    assert status.liveness.checks == ["passive", "motion", "screen"] and status.liveness.passive
     assert status.liveness.passive_model == SHIPPED_PAD_NAME
     events = api.client.get(f"/api/v1/events?resident_id={res['id']}", headers=api.viewer).json()[
         "items"

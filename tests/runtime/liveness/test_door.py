@@ -39,9 +39,9 @@ def run_door(engine, gallery: Path, frames, liveness) -> list[DoorEvent]:
 
 @pytest.mark.data
 def test_real_resident_opens_their_replayed_video_does_not_by_default(engine, tmp_path) -> None:
-    """The default liveness (the shipped passive model and the motion check; before issue 14
-    the default was the motion check alone, which calls this replay live): the resident opens
-    the door, a screen replaying them does not."""
+    """The default liveness (the shipped passive model, the motion check and the screen-edge
+    veto; before issue 14 the default was the motion check alone, which calls this replay
+    live): the resident opens the door, a screen replaying them does not."""
     video = require_data("video") / "apfol_liveness"
     real = video_frames(video / "real2.webm", limit=90)
     gallery = tmp_path / "g.sqlite"
@@ -52,7 +52,9 @@ def test_real_resident_opens_their_replayed_video_does_not_by_default(engine, tm
     opens = [e for e in events if e.decision is Decision.OPEN]
     assert len(opens) == 1, [e.to_dict() for e in events]
     assert opens[0].liveness["checked"] and opens[0].liveness["live"]
-    assert set(opens[0].liveness["evidence"]) == {"passive", "motion"}  # both vouched
+    live = opens[0].liveness
+    assert set(live["evidence"]) == {"passive", "motion", "screen"}
+    assert live["method"] == "passive+motion"  # both vouched; the screen veto found nothing
     assert "note" not in opens[0].liveness  # nothing left unchecked
     replay = video_frames(video / "fake2.webm", limit=75)
     events = run_door(engine, gallery, replay, build_liveness(LivenessConfig(), engine))

@@ -63,8 +63,8 @@ def test_policy_combines_checks(a, b, need, on_undecided, expect) -> None:
 def test_config_defaults_and_validation(tmp_path) -> None:
     # the default since issue 14: the shipped passive model and the motion check (it was the
     # motion check alone, passive only with a user's model)
-    assert LivenessConfig().active_checks() == ["passive", "motion"]
-    assert LivenessConfig(model=tmp_path).active_checks() == ["passive", "motion"]
+    assert LivenessConfig().active_checks() == ["passive", "motion", "screen"]
+    assert LivenessConfig(model=tmp_path).active_checks() == ["passive", "motion", "screen"]
     assert LivenessConfig(checks=["passive"]).active_checks() == ["passive"]  # shipped model
     with pytest.raises(ValueError, match="must not repeat"):
         LivenessConfig(checks=["motion", "motion"])
@@ -76,13 +76,13 @@ def test_config_defaults_and_validation(tmp_path) -> None:
 def test_default_stage_runs_both_checks_with_the_shipped_model(engine) -> None:
     liv = build_liveness(LivenessConfig(), engine)
     d = liv.describe()
-    assert d["checks"] == ["passive", "motion"] and d["need"] == "all"
+    assert d["checks"] == ["passive", "motion", "screen"] and d["need"] == "all"
     assert d["passive_model"] == SHIPPED_NAME and d["passive_threshold"] == pytest.approx(
         MiniFASNet().default_threshold()
     )
     assert "note" not in d  # nothing the default leaves unchecked is hidden
     summary = startup_summary(liv)
-    assert "passive, motion" in summary and SHIPPED_NAME in summary
+    assert "passive, motion, screen" in summary and SHIPPED_NAME in summary
     assert "no passive PAD" not in summary
     assert liv.verdict(1).required  # default policy: wait, never a silent "live"
 

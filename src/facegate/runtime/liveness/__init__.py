@@ -1,6 +1,6 @@
 """Liveness: is the face in front of the camera a live person, or a photo or a screen?
 
-The stage sees every tracked detection (`observe`) and gives a per-track verdict. Three checks
+The stage sees every tracked detection (`observe`) and gives a per-track verdict. Four checks
 exist, combined by a per-entrance policy (`LivenessConfig`, `build_liveness`):
 
 - `passive` (on by default): a presentation-attack model (MiniFASNet layout,
@@ -16,6 +16,10 @@ exist, combined by a per-entrance policy (`LivenessConfig`, `build_liveness`):
   prompt "please blink" or "please turn your head", and the eyes (eye aspect ratio) or the
   head (nose against the face outline) must do it within a time limit.
 
+- `screen` (model-free, on by default, a veto): a long straight edge next to the face that
+  moves with the face while the camera's view stays still is a held screen's or photo's
+  border. It can deny a face, never vouch for one, so the policy does not wait for it.
+
 Every verdict says what was checked and what was not: without the passive check the note
 says so in every event, and `NoLiveness` (no check at all) never claims a face was live.
 
@@ -26,7 +30,7 @@ nothing more. State per track is a bounded ring buffer, dropped in `forget`.
 
 Modules, one job each: `config` (the `liveness:` section; a leaf), `base` (the verdict, the
 stage's interface, `NoLiveness`, per-track state), `geometry` (landmark geometry), `passive`,
-`motion` and `challenge` (the three checks), `policy` (combining them per entrance, building
+`motion`, `challenge` and `screen` (the checks), `policy` (combining them per entrance, building
 the stage), `tools` (offline use: `facegate liveness FILE...`). The landmark model they use is
 `facegate.models.shape68.Landmarks68`. Everything public is re-exported here.
 """
@@ -40,6 +44,7 @@ from facegate.runtime.liveness.config import (
     LivenessConfig,
     MotionConfig,
     PassiveConfig,
+    ScreenConfig,
 )
 from facegate.runtime.liveness.geometry import (
     eye_aspect_ratio,
@@ -61,6 +66,7 @@ from facegate.runtime.liveness.policy import (
     passive_model_name,
     startup_summary,
 )
+from facegate.runtime.liveness.screen import ScreenEdgeCheck
 from facegate.runtime.liveness.tools import check_image, check_video, still_image_config
 
 __all__ = [
@@ -80,6 +86,8 @@ __all__ = [
     "PlanarMotionCheck",
     "PolicyLiveness",
     "Prompt",
+    "ScreenConfig",
+    "ScreenEdgeCheck",
     "build_liveness",
     "check_image",
     "check_video",

@@ -14,9 +14,9 @@ from pydantic import Field, model_validator
 
 from facegate.schema import StrictModel
 
-CheckName = Literal["passive", "motion", "challenge"]
+CheckName = Literal["passive", "motion", "challenge", "screen"]
 #: The checks an entrance runs when `checks` is not set (docs/liveness.md: how they were chosen).
-DEFAULT_CHECKS: tuple[str, ...] = ("passive", "motion")
+DEFAULT_CHECKS: tuple[str, ...] = ("passive", "motion", "screen")
 
 
 class PassiveConfig(StrictModel):
@@ -104,6 +104,34 @@ class MotionConfig(StrictModel):
         return self
 
 
+class ScreenConfig(StrictModel):
+    """The screen-edge check (a veto, `liveness/screen.py`): a long straight edge that moves
+    with the face under a still camera."""
+
+    every: int = Field(2, ge=1, description="look at every n-th frame of a track")
+    min_face_px: float = Field(40.0, ge=0, description="smaller faces are not looked at")
+    window: float = Field(2.2, gt=0.5, description="region searched, face widths each side")
+    min_length: float = Field(1.8, gt=0, description="shortest edge, in face widths")
+    min_shift: float = Field(
+        0.15, gt=0, description="face motion (face widths + log scale) a pair of looks needs"
+    )
+    angle_tol_deg: float = Field(4.0, gt=0, description="same edge: angle within this")
+    rho_tol: float = Field(0.06, gt=0, description="same edge relative to the face (widths)")
+    static_px: float = Field(2.5, gt=0, description="same edge in the image (pixels)")
+    margin: float = Field(
+        0.2,
+        gt=0,
+        description="an edge counts only when a static edge would sit at least this far "
+        "(face widths) from where it was found",
+    )
+    still_level: float = Field(4.0, gt=0, description="mean gray change of a still border cell")
+    static_border: float = Field(
+        0.4, ge=0, le=1, description="share of border cells that must be still (camera still)"
+    )
+    min_locked: int = Field(4, ge=1, description="pairs with an edge locked to the face")
+    min_share: float = Field(0.25, ge=0, le=1, description="... and their share of the pairs")
+
+
 class ChallengeConfig(StrictModel):
     kind: Literal["blink", "turn"] = "blink"
     after_s: float = Field(
@@ -134,8 +162,8 @@ class LivenessConfig(StrictModel):
     )
     checks: list[CheckName] | None = Field(
         None,
-        description="checks that must vouch for a face; default: passive (the shipped model, "
-        "or `model`) and motion; [] turns liveness off",
+        description="checks that judge a face; default: passive (the shipped model, or "
+        "`model`), motion, and the screen-edge veto; [] turns liveness off",
     )
     need: Literal["all", "any"] = Field(
         "all",
@@ -150,6 +178,7 @@ class LivenessConfig(StrictModel):
     passive: PassiveConfig = PassiveConfig()
     motion: MotionConfig = MotionConfig()
     challenge: ChallengeConfig = ChallengeConfig()
+    screen: ScreenConfig = ScreenConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> LivenessConfig:

@@ -38,6 +38,7 @@ class PassiveCheck:
         self.cfg = cfg
         self.threshold = threshold
         self._tracks = _Tracks(_PassiveState)
+        self.looks = 0  # frames scored, all tracks (for cost figures)
 
     def observe(self, track_id: int, image: np.ndarray, face: Face, t: int) -> None:
         st = self._tracks.get(track_id)
@@ -48,6 +49,7 @@ class PassiveCheck:
             st.seen -= 1  # try again on the next frame
             return
         st.scores.append(float(self.model.score(image, [face])[0]))
+        self.looks += 1
 
     def verdict(self, track_id: int) -> LivenessVerdict:
         st = self._tracks.peek(track_id)

@@ -29,6 +29,7 @@ from facegate.runtime.liveness.challenge import ChallengeCheck
 from facegate.runtime.liveness.config import LivenessConfig
 from facegate.runtime.liveness.motion import PlanarMotionCheck
 from facegate.runtime.liveness.passive import PassiveCheck, passive_threshold
+from facegate.runtime.liveness.screen import ScreenEdgeCheck
 
 if TYPE_CHECKING:  # type only: no liveness module needs the engine at run time
     from facegate.engine import FaceEngine
@@ -88,6 +89,8 @@ class PolicyLiveness:
         attacks = [n for n, v in subs.items() if v.checked and v.live is False]
         lives = [n for n, v in subs.items() if v.checked and v.live]
         score = subs["passive"].score if "passive" in subs else None
+        # vetoes (the screen-edge check) can deny, never vouch: they are not waited for
+        vouching = [n for n, c in self.checks.items() if getattr(c, "vouches", True)]
         if attacks:
             return LivenessVerdict(
                 True,
@@ -97,8 +100,8 @@ class PolicyLiveness:
                 ev,
                 note="; ".join(subs[n].note or f"{n}: attack" for n in attacks),
             ), ev
-        done = (len(lives) == len(subs)) if self.cfg.need == "all" else bool(lives)
-        if subs and done:
+        done = (len(lives) == len(vouching)) if self.cfg.need == "all" else bool(lives)
+        if vouching and done:
             return LivenessVerdict(True, True, "+".join(lives), score, ev, note=self.note), ev
         # a fallback challenge may settle what the required checks could not
         ch = self.challenge
@@ -107,7 +110,7 @@ class PolicyLiveness:
             ev["challenge"] = cv.to_dict()
             if cv.checked and cv.live:
                 return LivenessVerdict(True, True, "challenge", score, ev, note=self.note), ev
-        waiting = [f"{n}: {v.note}" for n, v in subs.items() if not v.checked]
+        waiting = [f"{n}: {v.note}" for n, v in subs.items() if not v.checked and n in vouching]
         note = "; ".join(waiting) or "no check configured"
         if self.note:
             note += f"; {self.note}"
@@ -179,6 +182,8 @@ def build_liveness(
         checks["passive"] = PassiveCheck(model, cfg.passive, passive_threshold(model, cfg.passive))
     if "motion" in names:
         checks["motion"] = PlanarMotionCheck(cfg.motion, landmarks)
+    if "screen" in names:
+        checks["screen"] = ScreenEdgeCheck(cfg.screen)
     challenge = None
     if "challenge" in names or cfg.on_undecided == "challenge":
         challenge = ChallengeCheck(cfg.challenge, landmarks, prompt, clock)
