@@ -196,6 +196,7 @@ def cmd_eval_liveness(args: argparse.Namespace) -> int:
         real=not args.no_real,
         progress=not args.quiet,
         on_track=liveness_eval.write_log(Path(args.log)) if args.log else None,
+        kinds=args.kinds.split(","),
     )
     emit(args, report.to_dict(), report.to_text())
     return 0
@@ -442,6 +443,11 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
         "'calibration')",
     )
     sp.add_argument("--no-real", action="store_true", help="attacks only")
+    sp.add_argument(
+        "--kinds",
+        default="print,screen,replay",
+        help="attack kinds to run (each clip as in the full run: same seed, same index)",
+    )
     sp.add_argument("--pad-model", metavar="PATH", help="passive PAD model (default: shipped)")
     sp.add_argument("--log", metavar="FILE", help="one JSON line per track, with the evidence")
     evsub.choices["calibrate"].add_argument("--out", default="calibration.json")

@@ -207,9 +207,11 @@ def evaluate(
     real: bool = True,
     progress: bool = False,
     on_track: Callable[[TrackRun], None] | None = None,
+    kinds: Iterable[str] = ATTACK_ORDER,
 ) -> LivenessReport:
     """Run the liveness stage `build_liveness(cfg)` over `attacks` rendered attacks (print,
-    screen, replay in turn) and the real tracks of `split`."""
+    screen, replay in turn; `kinds` keeps some of them, each clip the same as in the full run)
+    and the real tracks of `split`."""
     from facegate.runtime.liveness import build_liveness
     from facegate_bench.attacks import render_attack
     from facegate_bench.replay import REPLAY_CLIPS, load_replay_source, render_replay
@@ -250,6 +252,7 @@ def evaluate(
         if split != "all":
             people = [p for p in people if person_split(p) == split]
     sources = [rel for rel, s in REPLAY_CLIPS.items() if split == "all" or s == split]
+    keep = set(kinds)
     loaded: dict[str, Any] = {}
     it: Iterable[int] = range(attacks)
     if progress:
@@ -259,6 +262,8 @@ def evaluate(
     for i in it:
         rng = np.random.default_rng([seed, i])
         kind = ATTACK_ORDER[i % len(ATTACK_ORDER)]
+        if kind not in keep:
+            continue
         if kind == "replay":
             if not sources:
                 continue

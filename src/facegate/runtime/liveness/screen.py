@@ -54,7 +54,8 @@ class _Look:
 @dataclass
 class _ScreenState:
     seen: int = 0
-    looks: deque = field(default_factory=lambda: deque(maxlen=5))
+    n_looks: int = 0
+    looks: deque = field(default_factory=lambda: deque(maxlen=5))  # the last few, for pairs
     pairs: int = 0  # pairs that moved enough under a still camera
     locked: int = 0  # of those, pairs with a line locked to the face
     final: LivenessVerdict | None = None
@@ -99,6 +100,7 @@ class ScreenEdgeCheck:
             return
         look = self.look(image, face)
         self.looks += 1
+        st.n_looks += 1
         for off in (1, 2, 4):
             if len(st.looks) >= off:
                 self._compare(st, st.looks[-off], look)
@@ -181,7 +183,7 @@ class ScreenEdgeCheck:
                 return
 
     def _evidence(self, st: _ScreenState) -> dict:
-        return {"looks": len(st.looks), "pairs": st.pairs, "locked_pairs": st.locked}
+        return {"looks": st.n_looks, "pairs": st.pairs, "locked_pairs": st.locked}
 
     def verdict(self, track_id: int) -> LivenessVerdict:
         st = self._tracks.peek(track_id)
