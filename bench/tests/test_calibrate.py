@@ -13,6 +13,7 @@ from bench.tests.conftest import require_data
 from facegate.config import EngineConfig, RecognizerConfig
 from facegate.engine import FaceEngine
 from facegate.errors import DataError
+from facegate.gallery.thresholds import Calibration, load_calibrations
 from facegate_bench import calibrate
 
 
@@ -57,8 +58,6 @@ def test_fmrs_go_down_while_enough_impostors_rest_above_the_threshold() -> None:
 def test_merge_keeps_every_value_of_existing_entries_and_adds_missing_fmrs(
     tmp_path: Path,
 ) -> None:
-    from facegate.gallery.thresholds import Calibration, load_calibrations
-
     old = {"m@1": Calibration("m", "1", False, 0.1, 0.2, {1e-3: 0.30, 1e-4: 0.40}, "run 1")}
     new = {
         "m@1": Calibration("m", "1", False, 0.1000001, 0.2, {1e-3: 0.3000001, 1e-6: 0.6}, "run 2"),
@@ -87,6 +86,30 @@ def test_fusions_must_be_two_or_more_of_the_models(tmp_path: Path) -> None:
         calibrate.calibrate(
             FaceEngine(EngineConfig(cache_dir=tmp_path)), tmp_path, ["sface"], [["sface", "dlib"]]
         )
+
+
+def test_shipped_calibration_has_reid_and_its_pairs() -> None:
+    """The shipped table: every shipped model and the fusions the door may use, flip off
+    and on, down to the lowest FMR gray LFW supports."""
+    cals = load_calibrations()
+    engine = FaceEngine(
+        EngineConfig(
+            recognizers=[
+                RecognizerConfig(name="reid", kind="face_reid"),
+                RecognizerConfig(name="sface", kind="sface"),
+            ]
+        )
+    )
+    for flip in (False, True):
+        for model in ("sface", "dlib", "reid", "fusion:sface+dlib", "fusion:sface+reid"):
+            (cal,) = [c for c in cals.values() if c.model == model and c.flip == flip]
+            assert sorted(cal.thresholds) == [1e-6, 1e-5, 1e-4, 1e-3]
+            t = [cal.thresholds[f] for f in (1e-6, 1e-5, 1e-4, 1e-3)]
+            assert t == sorted(t, reverse=True)  # stricter FMR, higher threshold
+        assert any(c.model == "fusion:reid+dlib" and c.flip == flip for c in cals.values())
+    # configured as [reid, sface], the fusion calibrated as sface+reid is found
+    assert engine.fusion_calibration().model == "fusion:sface+reid"
+    assert engine.threshold("reid", 1e-6) > engine.threshold("reid", 1e-4)
 
 
 @pytest.mark.data

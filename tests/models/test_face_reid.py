@@ -164,3 +164,30 @@ def test_a_user_file_of_another_layout_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelError, match=r"expected input \[N,3,128,128\]"):
         FaceEngine(cfg).embedder("mine")
+
+
+def test_same_person_passes_and_another_fails_the_calibrated_threshold(
+    reid_engine: FaceEngine,
+    hopper: np.ndarray,
+    hopper_reshot: np.ndarray,
+    astronaut: np.ndarray,
+) -> None:
+    """Grace Hopper and a re-shot of her (rotated, smaller, darker, JPEG) score above reid's
+    FMR 1e-4 threshold; Eileen Collins scores below it against both, alone and fused."""
+    emb = {
+        m: [
+            reid_engine.embed(img, reid_engine.detect(img)[0], m)
+            for img in (hopper, hopper_reshot, astronaut)
+        ]
+        for m in ("sface", "reid")
+    }
+    t = reid_engine.threshold("reid", 1e-4)
+    a, b, c = emb["reid"]
+    assert reid_engine.compare(a, b) > t
+    assert reid_engine.compare(a, c) < t and reid_engine.compare(b, c) < t
+    fused_t = reid_engine.fusion_calibration().threshold(1e-4)
+
+    def fuse(i: int, j: int) -> float:
+        return reid_engine.fuse({m: reid_engine.compare(emb[m][i], emb[m][j]) for m in emb})
+
+    assert fuse(0, 1) > fused_t and fuse(0, 2) < fused_t and fuse(1, 2) < fused_t
