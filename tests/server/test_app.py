@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from facegate.runtime.liveness import NO_MODEL_NOTE
 from tests.server.conftest import Api
 
 
@@ -14,9 +13,9 @@ def test_health_needs_no_sign_in_and_everything_else_does(api: Api) -> None:
     h = api.client.get("/health")
     assert h.status_code == 200 and h.json()["status"] == "ok"
     assert h.json()["entrances"] == {"main": "no_source"}  # the default entrance exists
-    live = h.json()["liveness"]["main"]  # the default: the motion check, and no PAD model
-    assert live["checks"] == ["motion"] and live["passive"] is False
-    assert live["note"] == NO_MODEL_NOTE and "no passive PAD model" in live["summary"]
+    live = h.json()["liveness"]["main"]  # the default: the shipped passive model, motion, screen
+    assert live["checks"] == ["passive", "motion", "screen"] and live["passive"] is True
+    assert "minifasnet (shipped)" in live["summary"]
     assert live["described_by"] == "config"  # no runtime is running
     for path in ("/api/v1/residents", "/api/v1/events", "/api/v1/entrances", "/metrics"):
         r = api.client.get(path)

@@ -108,17 +108,19 @@ def test_entrance_liveness_is_stored_defaults_to_the_config_and_shows_in_health(
         headers=api.operator,
         json={"name": "vault", "liveness": {"checks": ["passive"]}},
     )
-    assert r.status_code == 422 and "needs liveness.model" in r.text
+    # the passive model ships with FaceGate (issue 14): no path needed
+    assert r.status_code == 201 and r.json()["liveness"]["checks"] == ["passive"]
     r = c.post(
         "/api/v1/entrances",
         headers=api.operator,
-        json={"name": "vault", "liveness": {"model": str(tmp_path / "none.onnx")}},
+        json={"name": "vault2", "liveness": {"model": str(tmp_path / "none.onnx")}},
     )
     assert r.status_code == 400 and r.json()["error"] == "bad_liveness"
 
     health = c.get("/health").json()["liveness"]
     assert health["main"]["challenge"] == "turn" and health["side"]["challenge"] == "turn"
-    assert health["main"]["passive"] is False and "no passive PAD model" in health["main"]["note"]
+    assert health["main"]["passive"] is True  # the shipped model, by default
+    assert health["main"]["passive_model"] == "minifasnet (shipped)"
     off = health["garage"]
     assert off["checks"] == [] and off["passive"] is False and off["note"] == NoLiveness.NOTE
     assert off["summary"].startswith("liveness: OFF")

@@ -109,7 +109,6 @@ def test_refused_forms_show_why_keep_the_input_and_change_nothing(api: Api) -> N
         ({"door_kind": "webhook"}, 422, "Door adapter (url): Field required"),
         ({"door_settings": "{url: x"}, 422, "Door adapter settings: not valid JSON"),
         ({"door_kind": "teleport"}, 422, "Door adapter"),
-        ({"live_checks": "passive"}, 422, "check 'passive' needs liveness.model"),
         ({"live_checks": "motion", "pad_model": "/no/pad.onnx"}, 400, "no PAD model at"),
         ({"name": "bad/name"}, 422, "Name: String should match pattern"),
     ]
