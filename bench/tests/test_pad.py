@@ -130,3 +130,51 @@ def test_eval_pad_cli_on_a_small_copy(tmp_path, engine, capsys, monkeypatch) -> 
     assert d["held_out_subjects"]["bpcer"]["n"] == 8
     assert d["held_out_subjects"]["apcer"]["print"]["errors"] == 0
     assert pad.CALIBRATION_SOURCE == "nuaa"
+
+
+# -- the track-level threshold (pad_tracks) -----------------------------------------------------
+
+
+def nuaa_like(subject: str, attack: bool, scores) -> list[Sample]:
+    label = "spoof" if attack else "real"
+    return [
+        Sample(
+            Path(f"{label}/nuaa/{subject}/{subject}_01_00_01_{10 * k}.jpg"),
+            f"nuaa/{subject}/{subject}_01_00_01_{10 * k}.jpg",
+            "nuaa",
+            f"nuaa/{subject}",
+            attack,
+            "print" if attack else "real",
+            s,
+        )
+        for k, s in enumerate(scores)
+    ]
+
+
+def test_tracks_threshold_halves_and_the_real_clip_cap() -> None:
+    from facegate_bench.pad_tracks import choose_threshold, halves_report, nuaa_tracks
+
+    samples = []
+    for i, subj in enumerate(["0001", "0002", "0003", "0004"]):
+        real = [0.9 - 0.1 * i] * 6 + [0.2 + 0.1 * i] * 6  # two tracks of 6 frames
+        samples += nuaa_like(subj, False, real) + nuaa_like(subj, True, [0.01] * 6)
+    tracks = nuaa_tracks(samples, 6)
+    assert len(tracks) == 12 and {t.score for t in tracks if t.attack} == {0.01}
+    # runs in frame order: the first 6 frames (0.8) are one track, the next 6 (0.3) another
+    real2 = [t.score for t in tracks if t.subject == "nuaa/0002" and not t.attack]
+    assert real2 == pytest.approx([0.8, 0.3])
+    assert choose_threshold([0.2, 0.5, 0.9], [0.8], 0.0) == pytest.approx(0.2)
+    assert choose_threshold([0.2, 0.5, 0.9], [0.8], 0.34) == pytest.approx(0.5)
+    assert choose_threshold([0.2, 0.5, 0.9], [0.4], 0.34) == pytest.approx(0.4)  # no clip refused
+    rep = halves_report(
+        samples, [{"clip": "c", "track": 1, "score": 0.95}], samples_per_track=6, target_bpcer=0.0
+    )
+    assert [s["calibration_subjects"] for s in rep["splits"]] == [
+        ["nuaa/0001", "nuaa/0003"],
+        ["nuaa/0002", "nuaa/0004"],
+    ]
+    first = rep["splits"][0]  # fixed on 0001/0003's real tracks (lowest 0.2), held out on others
+    assert first["threshold"] == pytest.approx(0.2)
+    assert first["test_tracks"]["apcer"]["errors"] == 0
+    assert first["test_tracks"]["bpcer"]["errors"] == 0 and first["clip_tracks_refused"] == 0
+    assert rep["threshold_all_subjects"] == pytest.approx(0.2)
