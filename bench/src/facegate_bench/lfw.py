@@ -282,11 +282,11 @@ class LfwReport:
             f"LFW 10-fold ({self.images} images; YuNet missed "
             + ", ".join(f"{k}: {v}" for k, v in self.fallback.items())
             + ")",
-            f"{'method':<22}{'flip':<6}{'accuracy':>18}{'TAR@1e-2':>10}{'TAR@1e-3':>10}",
+            f"{'method':<26}{'flip':<6}{'accuracy':>18}{'TAR@1e-2':>10}{'TAR@1e-3':>10}",
         ]
         for r in self.rows:
             lines.append(
-                f"{r.method:<22}{'yes' if r.flip else 'no':<6}"
+                f"{r.method:<26}{'yes' if r.flip else 'no':<6}"
                 f"{100 * r.mean:>10.2f} ± {100 * r.std:.2f}%"
                 f"{100 * r.tar_1e2:>9.2f}%{100 * r.tar_1e3:>9.2f}%"
             )

@@ -340,6 +340,9 @@ def run(
 ) -> dict:
     ir_dir = ir_dir if ir_dir is not None and (ir_dir / IR["FP16"]).is_file() else None
     report: dict = {"machine": models.machine(), "openvino": openvino_version()}
+    flags = Path("/proc/cpuinfo").read_text().split() if Path("/proc/cpuinfo").is_file() else []
+    # where OpenVINO runs bf16 by default (its "CPU default" candidate)
+    report["machine"]["simd"] += [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
     report["ir_dir"] = str(ir_dir) if ir_dir else None
     report["speed"] = bench_speed(thread_counts, rounds, cache_dir, ir_dir)
     if memory:
@@ -376,7 +379,8 @@ def to_text(r: dict) -> str:
             f"{mem['repeats']}: RSS added by import + load [min], time import + load"
         )
         for where in ("alone", "after yunet+sface"):
-            lines.append(f"  {where}:")
+            note = " (small loads fit in heap the warm-up freed: compare RSS)" * (where != "alone")
+            lines.append(f"  {where}:{note}")
             for name, v in mem[where].items():
                 lines.append(
                     f"    {name:<30}+{v['import_mb']:.0f} + {v['load_mb']:.0f} = "
