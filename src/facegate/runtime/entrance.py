@@ -49,7 +49,7 @@ log = logging.getLogger("facegate.runtime")
 
 def entrance_liveness(rc: RuntimeConfig, engine: FaceEngine, door: Door) -> Liveness:
     """The entrance's liveness stage: challenges are prompted through the door adapter, and
-    the start-up log says what is checked (a warning when no passive PAD model is set)."""
+    the start-up log says what is checked (a warning when the passive check is left out)."""
     liveness = build_liveness(rc.liveness, engine, prompt=door_prompt(door, rc.entrance))
     (log.info if "passive" in liveness_checks(liveness) else log.warning)(
         "[%s] %s", rc.entrance, startup_summary(liveness)
