@@ -32,6 +32,7 @@ import numpy as np
 from facegate.config import EngineConfig, RecognizerConfig
 from facegate.engine import FaceEngine
 from facegate.models import face_reid, onnx_prep
+from facegate.models.align import ARCFACE_TEMPLATE
 from facegate.models.base import l2_normalize
 from facegate.models.files import FACE_REID
 from facegate_bench import models
@@ -48,6 +49,22 @@ OV_DEFAULT = "reid openvino FP16 IR, CPU default"
 OV_INT8 = "reid openvino FP16-INT8 IR"
 
 Embed = Callable[[Sequence[np.ndarray]], np.ndarray]
+#: reid alignment templates in pixels of the 128x128 crop: FaceGate's (the README's), the
+#: ArcFace 112 template scaled to 128, and Open Model Zoo's own (its model README).
+TEMPLATES = {
+    "reid": face_reid.TEMPLATE,
+    "arcface": ARCFACE_TEMPLATE * (face_reid.INPUT_SIZE / 112.0),
+    "omz": np.array(
+        [
+            [0.31556875, 0.46157411],
+            [0.68262292, 0.46157411],
+            [0.50026250, 0.64050536],
+            [0.34947188, 0.82469196],
+            [0.65343646, 0.82469196],
+        ]
+    )
+    * face_reid.INPUT_SIZE,
+}
 
 
 def openvino_version() -> str | None:
@@ -287,7 +304,7 @@ def lfw_accuracy(
     faces = lfw.detect_all(eng, root, rels, progress)
     embeds, _ = candidates(threads, cache_dir, ir_dir, plain=False)
     aligners: dict[str, Callable] = {"sface": lambda img, f: eng.align(img, f, "sface")}
-    for t, tpl in face_reid.TEMPLATES.items():
+    for t, tpl in TEMPLATES.items():
         aligners[t] = lambda img, f, tpl=tpl: face_reid.align(img, f.landmarks, tpl)
         if t != "reid":
             embeds[f"reid template {t}"] = embeds[REID]

@@ -17,7 +17,7 @@ Preprocessing, as the reference runs it (OpenCV Zoo style, next to the model):
 Alignment template, measured on gray LFW View-2 10-fold (YuNet landmarks, one run, no flip):
 the README's template (ArcFace's 96x112 reference points scaled to 128: x / 96, y / 112)
 99.37 % (SFace 98.98 %); the ArcFace 112 template scaled to 128 (more context) 99.22 %; Open
-Model Zoo's own template 99.27 %. `TEMPLATE` is the first (`facegate bench reid` repeats this).
+Model Zoo's own template 99.27 %. `TEMPLATE` is the first (`facegate bench reid` measures all 3).
 `cv2.estimateAffinePartial2D` with LMedS, as here, scored 99.37 %, its default RANSAC 99.33 %.
 
 Runtime: ONNX Runtime on the FP32 ONNX (`facegate bench reid`, docs/performance.md). The file
@@ -51,21 +51,6 @@ if TYPE_CHECKING:
 INPUT_SIZE = 128
 #: The README's template: ArcFace's 96x112 reference points, normalised and scaled to 128.
 TEMPLATE = (ARCFACE_TEMPLATE - [8.0, 0.0]) / [96.0, 112.0] * INPUT_SIZE
-#: Alternatives measured against it (see the module docstring).
-TEMPLATES = {
-    "reid": TEMPLATE,
-    "arcface": ARCFACE_TEMPLATE * (INPUT_SIZE / 112.0),
-    "omz": np.array(
-        [
-            [0.31556875, 0.46157411],
-            [0.68262292, 0.46157411],
-            [0.50026250, 0.64050536],
-            [0.34947188, 0.82469196],
-            [0.65343646, 0.82469196],
-        ]
-    )
-    * INPUT_SIZE,
-}
 
 
 def leaky_prelus(model: onnx.ModelProto) -> int:
@@ -129,17 +114,11 @@ class FaceReid:
         *,
         cache_dir: Path,
         threads: int = 2,
-        template: str = "reid",
     ) -> None:
-        if template not in TEMPLATES:
-            raise ModelError(f"unknown template '{template}'; one of {', '.join(TEMPLATES)}")
         self.name = name
         self.model = model
         self.cache_dir = cache_dir
         self.threads = threads
-        self.template = template
-        #: what was run to get the embeddings (eval caches key on it)
-        self.variant = "fp32" if template == "reid" else f"fp32-{template}"
         self.version = ""
         self.path: Path | None = None
         self._session = None
@@ -166,8 +145,7 @@ class FaceReid:
         return self
 
     def crops(self, bgr: np.ndarray, faces: Sequence[Face]) -> list[np.ndarray]:
-        t = TEMPLATES[self.template]
-        return [align(bgr, f.landmarks, t) for f in faces]
+        return [align(bgr, f.landmarks) for f in faces]
 
     def embed_crops(self, crops: Sequence[np.ndarray], flip: bool = False) -> np.ndarray:
         """Embed aligned 128x128 BGR crops; with flip, average with the mirrored crop."""
