@@ -18,7 +18,7 @@ from facegate.errors import ModelError
 from facegate.models import onnx_prep
 from facegate.models.align import align_arcface
 from facegate.models.base import Face, l2_normalize
-from facegate.models.files import SFACE, PackagedFile, sha256_file, user_file
+from facegate.models.files import SFACE, PackagedFile, recogniser_file
 
 if TYPE_CHECKING:  # onnx and the quantiser are imported only to build a preparation
     import onnx
@@ -76,12 +76,7 @@ class ArcFaceONNX:
     def prepare(self) -> ArcFaceONNX:
         if self._session is not None:
             return self
-        if isinstance(self.model, PackagedFile):
-            src = self.model.verified_path()
-            self.version = self.model.version
-        else:
-            src = user_file(self.model, f"recogniser '{self.name}'")
-            self.version = sha256_file(src)[:12]
+        src, self.version = recogniser_file(self.model, f"recogniser '{self.name}'")
 
         def base(m: onnx.ModelProto) -> None:
             onnx_prep.fold_constant_weights(m)

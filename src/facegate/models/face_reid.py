@@ -43,7 +43,7 @@ from facegate.errors import ModelError
 from facegate.models import onnx_prep
 from facegate.models.align import ARCFACE_TEMPLATE, similarity_transform
 from facegate.models.base import Face, l2_normalize
-from facegate.models.files import FACE_REID, PackagedFile, sha256_file, user_file
+from facegate.models.files import FACE_REID, PackagedFile, recogniser_file
 
 if TYPE_CHECKING:
     import onnx
@@ -127,12 +127,7 @@ class FaceReid:
     def prepare(self) -> FaceReid:
         if self._session is not None:
             return self
-        if isinstance(self.model, PackagedFile):
-            src = self.model.verified_path()
-            self.version = self.model.version
-        else:
-            src = user_file(self.model, f"recogniser '{self.name}'")
-            self.version = sha256_file(src)[:12]
+        src, self.version = recogniser_file(self.model, f"recogniser '{self.name}'")
         self.path = onnx_prep.prepared_path(src, self.cache_dir, "b-leaky", _prepare_graph)
         self._session = onnx_prep.session(self.path, self.threads)
         inp = self._session.get_inputs()[0]

@@ -134,6 +134,15 @@ def sha256_file(path: Path) -> str:
     return _sha256_cached(str(path), st.st_size, st.st_mtime_ns)
 
 
+def recogniser_file(model: PackagedFile | str | os.PathLike[str], what: str) -> tuple[Path, str]:
+    """A recogniser's file and its version (the embedding-space id stored with templates):
+    a shipped file checked against its pinned sha256, or a user's file named by its own."""
+    if isinstance(model, PackagedFile):
+        return model.verified_path(), model.version
+    path = user_file(model, what)
+    return path, sha256_file(path)[:12]
+
+
 def user_file(path: str | os.PathLike[str], what: str) -> Path:
     """A model file the user configured (their own ONNX): must exist and be readable."""
     p = Path(path).expanduser()
