@@ -219,9 +219,9 @@ def startup_summary(liveness: Liveness) -> str:
         f"undecided -> {d.get('on_undecided', '?')})"
     ]
     if d.get("passive_model"):
-        parts.append(
-            f"passive model {d['passive_model']} at threshold {d.get('passive_threshold')}"
-        )
+        t = d.get("passive_threshold")  # unknown until the model is loaded (a config's view)
+        at = f" at threshold {t}" if t is not None else " at its calibrated threshold"
+        parts.append(f"passive model {d['passive_model']}{at}")
     if d.get("note"):
         parts.append(d["note"])
     return "; ".join(parts)
