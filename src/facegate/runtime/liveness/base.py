@@ -87,6 +87,19 @@ class _Check(Protocol):
     def forget(self, track_id: int) -> None: ...
 
 
+def due(st: Any, done: bool, every: int, face: Face, min_face_px: float) -> bool:
+    """Whether a check looks at this frame of a track (`st.seen` counts its frames): every
+    `every`-th frame until the check is `done`; a face too small to judge is looked at again
+    on the next frame instead of waiting `every` more."""
+    st.seen += 1
+    if done or (st.seen - 1) % every:
+        return False
+    if face.size < min_face_px:
+        st.seen -= 1
+        return False
+    return True
+
+
 class _Tracks:
     """Per-track state with a bound on how many tracks are remembered (forget() may be
     skipped by a caller; the oldest track is dropped first)."""

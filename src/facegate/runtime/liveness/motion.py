@@ -16,7 +16,7 @@ import numpy as np
 
 from facegate.models.base import Face
 from facegate.models.shape68 import Landmarks68
-from facegate.runtime.liveness.base import LivenessVerdict, _Tracks
+from facegate.runtime.liveness.base import LivenessVerdict, _Tracks, due
 from facegate.runtime.liveness.config import MotionConfig
 from facegate.runtime.liveness.geometry import (
     fit_homography,
@@ -96,11 +96,7 @@ class PlanarMotionCheck:
 
     def observe(self, track_id: int, image: np.ndarray, face: Face, t: int) -> None:
         st = self._tracks.get(track_id)
-        st.seen += 1
-        if st.final is not None or (st.seen - 1) % self.cfg.every:
-            return
-        if face.size < self.cfg.min_face_px:
-            st.seen -= 1  # look again on the next frame
+        if not due(st, st.final is not None, self.cfg.every, face, self.cfg.min_face_px):
             return
         lm = self.landmarks(image, face.bbox)
         if not np.isfinite(lm).all() or interocular(lm) < 0.15 * face.size:

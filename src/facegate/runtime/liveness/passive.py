@@ -15,7 +15,7 @@ import numpy as np
 
 from facegate.errors import ConfigError
 from facegate.models.base import Face
-from facegate.runtime.liveness.base import LivenessVerdict, _Tracks
+from facegate.runtime.liveness.base import LivenessVerdict, _Tracks, due
 from facegate.runtime.liveness.config import PassiveConfig
 
 if TYPE_CHECKING:  # the model module is imported only when a passive check is built
@@ -42,11 +42,8 @@ class PassiveCheck:
 
     def observe(self, track_id: int, image: np.ndarray, face: Face, t: int) -> None:
         st = self._tracks.get(track_id)
-        st.seen += 1
-        if len(st.scores) >= self.cfg.samples or (st.seen - 1) % self.cfg.every:
-            return
-        if face.size < self.cfg.min_face_px:
-            st.seen -= 1  # try again on the next frame
+        done = len(st.scores) >= self.cfg.samples
+        if not due(st, done, self.cfg.every, face, self.cfg.min_face_px):
             return
         st.scores.append(float(self.model.score(image, [face])[0]))
         self.looks += 1

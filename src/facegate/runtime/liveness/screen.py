@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from facegate.models.base import Face
-from facegate.runtime.liveness.base import LivenessVerdict, _Tracks
+from facegate.runtime.liveness.base import LivenessVerdict, _Tracks, due
 from facegate.runtime.liveness.config import ScreenConfig
 
 _FACE_PX = 40.0  # face width in a look's pixels
@@ -92,11 +92,7 @@ class ScreenEdgeCheck:
 
     def observe(self, track_id: int, image: np.ndarray, face: Face, t: int) -> None:
         st = self._tracks.get(track_id)
-        st.seen += 1
-        if st.final is not None or (st.seen - 1) % self.cfg.every:
-            return
-        if face.size < self.cfg.min_face_px:
-            st.seen -= 1  # look again on the next frame
+        if not due(st, st.final is not None, self.cfg.every, face, self.cfg.min_face_px):
             return
         look = self.look(image, face)
         self.looks += 1
