@@ -32,8 +32,10 @@ def test_one_gate_keeps_every_resident_above_the_highest_stranger() -> None:
         "false_opens": 0,
         "missed": 1,
         "missed_pct": pytest.approx(33.33),
+        "false_open_pairs": [],
     }
-    assert ceiling.at_thresholds(votes, truth, 0.55)["false_opens"] == 1
+    looser = ceiling.at_thresholds(votes, truth, 0.55)
+    assert looser["false_opens"] == 1 and looser["false_open_pairs"] == [(3, 1)]  # as resident 1
 
 
 def test_a_resident_matched_best_to_someone_else_is_a_miss_and_an_impostor() -> None:
@@ -95,3 +97,20 @@ def test_recognised_counts_right_matches_at_the_threshold_among_residents_only()
     truth = np.array([0, 1, 1, ceiling.STRANGER])
     assert ceiling.recognised(votes, truth, 0.5) == pytest.approx(100 / 3, abs=0.01)
     assert ceiling.recognised(votes, truth, 0.3) == pytest.approx(200 / 3, abs=0.01)
+
+
+def test_upper_bound_is_the_clopper_pearson_one_sided_limit() -> None:
+    assert ceiling.upper_bound(0, 2000) == pytest.approx(1 - 0.05 ** (1 / 2000))  # ~3/n
+    assert ceiling.upper_bound(5, 100) == pytest.approx(0.1023, abs=1e-4)
+    assert ceiling.upper_bound(3, 3) == 1.0
+
+
+def test_per_visit_counts_strangers_passing_each_gate_on_their_best_resident() -> None:
+    votes = matrix([(0, 0.9), (1, 0.6), (0, 0.7), (1, 0.2)])  # two residents, two strangers
+    confirm = matrix([(0, 0.9), (1, 0.9), (0, 0.8), (1, 0.9)])
+    truth = np.array([0, 1, ceiling.STRANGER, ceiling.STRANGER])
+    r = ceiling.per_visit(votes, truth, 0.5, confirm, 0.85)
+    assert r["strangers"] == 2
+    assert r["vote"]["k"] == 1 and r["confirm"]["k"] == 1  # each gate fooled once ...
+    assert r["both"]["k"] == 0  # ... by different strangers, so nobody gets in
+    assert r["independent"] == pytest.approx(0.25)

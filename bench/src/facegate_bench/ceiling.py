@@ -17,6 +17,7 @@ and this report measures it the same way).
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,10 +181,79 @@ def at_thresholds(
         opened &= confirm[rows, who] >= tc
     residents = truth != STRANGER
     missed = int((residents & ~(opened & right)).sum())
+    wrong = np.flatnonzero(opened & ~right)
     return {
-        "false_opens": int((opened & ~right).sum()),
+        "false_opens": len(wrong),
         "missed": missed,
         "missed_pct": round(100.0 * missed / max(int(residents.sum()), 1), 2),
+        # (visit row, resident column) of each false open, for the report to name
+        "false_open_pairs": [(int(i), int(who[i])) for i in wrong],
+    }
+
+
+def upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper-Pearson upper bound of a rate seen k times in n trials (k = 0 gives
+    the exact form of the 'rule of three', 3/n at 95 %)."""
+    if n <= 0:
+        return 1.0
+    if k >= n:
+        return 1.0
+
+    def cdf(p: float) -> float:  # P(X <= k) for X ~ Binomial(n, p), in log space
+        return sum(
+            math.exp(
+                math.lgamma(n + 1)
+                - math.lgamma(i + 1)
+                - math.lgamma(n - i + 1)
+                + i * math.log(p)
+                + (n - i) * math.log1p(-p)
+            )
+            for i in range(k + 1)
+        )
+
+    lo, hi = k / n, 1.0
+    for _ in range(60):  # bisection: cdf falls as p rises
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) > 1 - confidence else (lo, mid)
+    return hi
+
+
+def per_visit(
+    votes: np.ndarray, truth: np.ndarray, t: float, confirm: np.ndarray, tc: float
+) -> dict:
+    """How often a *stranger visit* passes each gate of the vote-then-confirm rule, with 95 %
+    upper bounds: the per-visit false-open rate the door is exposed to, as opposed to the
+    per-comparison FMR the thresholds are calibrated for. A visit compares its photo with every
+    template of every resident (max over templates, then the best resident), so a gate at FMR
+    1e-5 per comparison is passed by far more than 1e-5 of strangers. `independent` multiplies
+    the two gates' per-visit rates (the confirm gate taken on each stranger's best resident by
+    the vote, whether or not the vote passed): what the pair would give if the two models
+    erred independently; `impostor_correlation` (Pearson, over every stranger x resident cell)
+    says how far they do not."""
+    strangers = truth == STRANGER
+    rows = np.flatnonzero(strangers)
+    who = votes[rows].argmax(1)
+    a, b = votes[rows, who], confirm[rows, who]
+    n = len(rows)
+    k_vote, k_conf, k_both = (
+        int((a >= t).sum()),
+        int((b >= tc).sum()),
+        int(((a >= t) & (b >= tc)).sum()),
+    )
+    va, vb = votes[rows].ravel(), confirm[rows].ravel()
+    ok = np.isfinite(va) & np.isfinite(vb)
+    corr = float(np.corrcoef(va[ok], vb[ok])[0, 1]) if ok.sum() > 2 else None
+
+    def rate(k: int) -> dict:
+        return {"k": k, "rate": k / max(n, 1), "upper95": upper_bound(k, n)}
+
+    return {
+        "strangers": n,
+        "vote": rate(k_vote),
+        "confirm": rate(k_conf),
+        "both": rate(k_both),
+        "independent": (k_vote / max(n, 1)) * (k_conf / max(n, 1)),
+        "impostor_correlation": None if corr is None else round(corr, 3),
     }
 
 
@@ -241,6 +311,7 @@ def run(
         "no_face": s.no_face,
         "bound": {},
         "calibrated": {},
+        "per_visit": {},
         "recognised_by_face_width": {},
     }
     t = engine.threshold(fast, fmr)
@@ -255,13 +326,12 @@ def run(
     for voter, other in ((a, b) for a in models for b in models if a != b):
         rule = f"{voter} votes, {other} confirms"
         report["bound"][rule] = ceiling(s.scores[voter], s.truth, s.scores[other])
-        report["calibrated"][f"{voter} at {fmr:g}, {other} at {confirm_fmr:g}"] = at_thresholds(
-            s.scores[voter],
-            s.truth,
-            engine.threshold(voter, fmr),
-            s.scores[other],
-            engine.threshold(other, confirm_fmr),
+        rule_at = f"{voter} at {fmr:g}, {other} at {confirm_fmr:g}"
+        t, tc = engine.threshold(voter, fmr), engine.threshold(other, confirm_fmr)
+        report["calibrated"][rule_at] = at_thresholds(
+            s.scores[voter], s.truth, t, s.scores[other], tc
         )
+        report["per_visit"][rule_at] = per_visit(s.scores[voter], s.truth, t, s.scores[other], tc)
     if len(models) > 2:  # the fusion of each pair (mean impostor z-score of the two)
         for i, a in enumerate(models):
             for b in models[i + 1 :]:
@@ -277,6 +347,11 @@ def run(
             )
         except ConfigError as exc:  # a user's model pair without a fusion calibration
             report["notes"] = [f"no calibrated fusion rule: {exc}"]
+    for r in report["calibrated"].values():  # name who was let in as whom, to check by eye
+        r["false_open_pairs"] = [
+            f"{s.visits[i].image} ({s.visits[i].kind}) as {s.names[j]}"
+            for i, j in r["false_open_pairs"]
+        ]
     return report
 
 
@@ -309,5 +384,17 @@ def to_text(report: dict) -> str:
         lines.append(
             f"  {rule:32s} missed {r['missed']:4d} ({r['missed_pct']:5.2f} %)  "
             f"false opens {r['false_opens']}"
+        )
+        lines += [f"    let in: {who}" for who in r.get("false_open_pairs", [])]
+    if report.get("per_visit"):
+        lines.append("stranger visits passing each gate (k, rate, 95 % upper bound):")
+    for rule, r in report.get("per_visit", {}).items():
+        gates = ", ".join(
+            f"{g} {r[g]['k']} ({r[g]['rate']:.2e} <= {r[g]['upper95']:.2e})"
+            for g in ("vote", "confirm", "both")
+        )
+        lines.append(
+            f"  {rule:32s} {gates}; if independent {r['independent']:.1e}, "
+            f"impostor correlation {r['impostor_correlation']}"
         )
     return "\n".join(lines + report.get("notes", []))
