@@ -114,3 +114,11 @@ def test_per_visit_counts_strangers_passing_each_gate_on_their_best_resident() -
     assert r["vote"]["k"] == 1 and r["confirm"]["k"] == 1  # each gate fooled once ...
     assert r["both"]["k"] == 0  # ... by different strangers, so nobody gets in
     assert r["independent"] == pytest.approx(0.25)
+
+
+def test_the_visit_is_the_centred_face_not_the_largest() -> None:
+    from types import SimpleNamespace
+
+    big_at_edge = SimpleNamespace(bbox=np.array([170, 40, 90, 110]))  # someone else in shot
+    centred = SimpleNamespace(bbox=np.array([90, 80, 70, 90]))
+    assert ceiling.centre_face([big_at_edge, centred], (250, 250, 3)) is centred

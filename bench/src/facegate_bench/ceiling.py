@@ -50,6 +50,20 @@ class StillScores:
     small: dict[int, np.ndarray]
 
 
+def centre_face(faces: list, shape: tuple[int, ...]):
+    """The face whose box centre is nearest the image centre: LFW centres each photo on the
+    person it is filed under, and the clips (`clips.render_visit`) cut out only that head; the
+    largest face of a photo can be someone else in shot (Julianne_Moore_0001 shows resident
+    Todd_Haynes beside her, which made a 'stranger' match him)."""
+    cy, cx = shape[0] / 2, shape[1] / 2
+
+    def off(f) -> float:
+        x, y, w, h = f.bbox[:4]
+        return (x + w / 2 - cx) ** 2 + (y + h / 2 - cy) ** 2
+
+    return min(faces, key=off)
+
+
 def score_plan(
     engine: FaceEngine,
     root: Path,
@@ -92,6 +106,7 @@ def score_plan(
         if not faces:
             no_face += 1
             continue
+        faces = [centre_face(faces, image.shape)]  # the visit's person, as the clip shows
         for m in models:
             scores[m][i] = row(m, image, faces[0])
         if visit.kind != "resident":
@@ -104,7 +119,7 @@ def score_plan(
             shrunk = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             found = engine.detect(shrunk)
             if found:
-                small[w][i] = row(fast, shrunk, found[0])
+                small[w][i] = row(fast, shrunk, centre_face(found, shrunk.shape))
     return StillScores(names, visits, truth, scores, no_face, small)
 
 
