@@ -23,9 +23,9 @@ def test_enrol_then_identify_real_faces(
     with SQLiteGallery(tmp_path / "g.sqlite") as store:
         rep = api.enroll(engine, store, "Grace Hopper", [hopper_path])
         assert rep.accepted == [str(hopper_path)] and not rep.rejected
-        assert {m: store.templates(m).matrix.shape for m in ("sface", "dlib")} == {
+        assert {m: store.templates(m).matrix.shape for m in ("sface", "reid")} == {
             "sface": (1, 128),
-            "dlib": (1, 128),
+            "reid": (1, 256),
         }
         again = write_image(tmp_path / "again.jpg", hopper_reshot)
         stranger = write_image(tmp_path / "stranger.png", astronaut)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from facegate import FaceEngine
 from facegate.config import EngineConfig, load_config
@@ -14,7 +15,7 @@ from facegate.errors import ConfigError
 def test_defaults_need_no_file() -> None:
     cfg = load_config(None)
     assert cfg.engine.model == "sface"
-    assert [r.name for r in cfg.engine.recognizers] == ["sface", "dlib"]
+    assert [r.name for r in cfg.engine.recognizers] == ["sface", "reid"]
 
 
 def test_errors_name_every_bad_field(tmp_path: Path) -> None:
@@ -50,7 +51,10 @@ def test_from_config_accepts_file_dict_and_model(tmp_path: Path) -> None:
     path.write_text("engine:\n  flip: true\n  fmr: 0.00001\n")
     assert FaceEngine.from_config(path).config.flip is True
     assert FaceEngine.from_config({"fmr": 1e-3}).config.fmr == 1e-3
-    assert FaceEngine.from_config(EngineConfig(model="dlib")).config.model == "dlib"
+    dlib = FaceEngine.from_config(EngineConfig().with_model("dlib")).config
+    assert dlib.model == "dlib" and [r.name for r in dlib.recognizers] == ["sface", "reid", "dlib"]
+    with pytest.raises(ValidationError, match="not among the recognisers"):
+        EngineConfig(model="dlib")  # a file must list what it names
 
 
 def test_example_entrance_config_is_valid() -> None:

@@ -10,6 +10,12 @@ from facegate import FaceEngine
 from facegate.config import EngineConfig
 
 
+@pytest.fixture(scope="module")
+def engine(cache_dir) -> FaceEngine:
+    """Every shipped recogniser (the default config lists SFace and reid; dlib is added)."""
+    return FaceEngine(EngineConfig(cache_dir=cache_dir).with_model("dlib").with_model("sface"))
+
+
 def test_detects_the_astronaut(engine: FaceEngine, astronaut: np.ndarray) -> None:
     faces = engine.detect(astronaut)
     assert len(faces) == 1
@@ -58,7 +64,7 @@ def test_no_face_in_a_blank_image(engine: FaceEngine) -> None:
     assert engine.detect(np.full((480, 640, 3), 128, np.uint8)) == []
 
 
-@pytest.mark.parametrize("model", ["sface", "dlib"])
+@pytest.mark.parametrize("model", ["sface", "reid", "dlib"])
 def test_same_person_matches_and_stranger_does_not(
     engine: FaceEngine,
     hopper: np.ndarray,
@@ -71,7 +77,8 @@ def test_same_person_matches_and_stranger_does_not(
 
     a, b, c = emb(hopper), emb(hopper_reshot), emb(astronaut)
     for v in (a, b, c):
-        assert v.shape == (128,) and abs(float(np.linalg.norm(v)) - 1) < 1e-4
+        assert v.shape == ((256,) if model == "reid" else (128,))
+        assert abs(float(np.linalg.norm(v)) - 1) < 1e-4
     t = engine.threshold(model, 1e-4)
     assert engine.compare(a, b) > t
     assert engine.compare(a, c) < engine.threshold(model, 1e-3)
@@ -98,7 +105,7 @@ def test_compare_refuses_embeddings_of_different_size(engine: FaceEngine) -> Non
 
 
 def test_thresholds_are_calibrated_and_ordered(engine: FaceEngine) -> None:
-    for model in ("sface", "dlib"):
+    for model in ("sface", "reid", "dlib"):
         t3, t4, t5 = (engine.threshold(model, f) for f in (1e-3, 1e-4, 1e-5))
         assert t3 < t4 < t5 < 1.0
         assert "LFW" in engine.calibration(model).source

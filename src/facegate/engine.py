@@ -17,7 +17,7 @@ from facegate.gallery.thresholds import Calibration, calibration_key, load_calib
 from facegate.imageio import to_bgr
 from facegate.models.arcface import ArcFaceONNX, sface
 from facegate.models.base import Detector, Embedder, Face
-from facegate.models.config import EngineConfig, RecognizerConfig
+from facegate.models.config import SHIPPED_RECOGNIZERS, EngineConfig, RecognizerConfig
 from facegate.models.dlib_resnet import DlibResNet
 from facegate.models.face_reid import FaceReid
 from facegate.models.files import default_cache_dir
@@ -25,7 +25,7 @@ from facegate.models.yunet import YuNet
 from facegate.schema import read_mapping, validate
 
 #: Calibration names of the shipped recogniser kinds (calibration.json keys on them).
-SHIPPED_NAMES = {"sface": "sface", "dlib": "dlib", "face_reid": "reid"}
+SHIPPED_NAMES = {kind: name for name, kind in SHIPPED_RECOGNIZERS.items()}
 
 
 def _fusion_members(cal: Calibration) -> list[tuple[str, str]]:

@@ -1,6 +1,10 @@
 """The door decision on hand-made evidence: votes, confirmation by calibrated fusion or by the
 second model alone, and which shot is confirmed. No camera and no face models run here: the
-confirming model's embedding is supplied, the thresholds are the shipped calibration's."""
+confirming model's embedding is supplied, the thresholds are the shipped calibration's.
+
+The rule is the same whichever model confirms; these tests confirm with dlib (its cosine
+scale sits far from SFace's, so a mixed-up threshold shows), the default pair is checked
+apart (`test_the_default_pair_is_sface_voting_and_reid_confirming`)."""
 
 from __future__ import annotations
 
@@ -12,8 +16,15 @@ from facegate.errors import ConfigError
 from facegate.gallery.matcher import Gallery
 from facegate.gallery.store import TemplateSet
 from facegate.models.base import Face
+from facegate.models.config import EngineConfig, RecognizerConfig
 from facegate.runtime.access import AccessConfig, AccessPolicy
-from facegate.runtime.decision import Decider, DecisionConfig, Shot, TrackEvidence
+from facegate.runtime.decision import (
+    Decider,
+    DecisionConfig,
+    Shot,
+    TrackEvidence,
+    decision_models,
+)
 from facegate.runtime.events import Decision
 from facegate.runtime.liveness import NoLiveness
 from facegate.runtime.quality import ShotQuality
@@ -48,6 +59,22 @@ def gallery(engine: FaceEngine, model: str) -> Gallery:
 def shot(size: float) -> Shot:
     face = Face(np.array([0, 0, size, size], np.float32), np.zeros((5, 2), np.float32), 0.9)
     return Shot(np.zeros((4, 4, 3), np.uint8), face, ShotQuality(size, 200, 1.0, 120, True))
+
+
+@pytest.fixture(scope="module")
+def engine(cache_dir) -> FaceEngine:
+    """SFace votes, dlib confirms (no model is run: embeddings are supplied)."""
+    pair = [
+        RecognizerConfig(name="sface", kind="sface"),
+        RecognizerConfig(name="dlib", kind="dlib"),
+    ]
+    return FaceEngine(EngineConfig(cache_dir=cache_dir, recognizers=pair))
+
+
+def test_the_default_pair_is_sface_voting_and_reid_confirming(cache_dir) -> None:
+    default = FaceEngine(EngineConfig(cache_dir=cache_dir))
+    assert decision_models(DecisionConfig(), default) == ("sface", "reid")
+    assert "dlib" not in default.model_names  # the door does not load it unless configured
 
 
 @pytest.fixture

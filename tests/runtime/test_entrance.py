@@ -64,14 +64,14 @@ def test_a_resident_without_a_confirming_template_is_refused_with_a_reason(
     assert Decision.OPEN not in decisions
     deny = next(e for e in events if e.decision is Decision.DENY)
     assert deny.person == "Grace Hopper"
-    assert "no dlib template" in deny.reason and "re-enrol" in deny.reason
+    assert "no reid template" in deny.reason and "re-enrol" in deny.reason
 
 
 def test_residents_enrolled_after_start_open_only_with_confirmation(
     tmp_path: Path, engine: FaceEngine, hopper: np.ndarray, hopper_path: Path
 ) -> None:
     """The server's case: an entrance starts on an empty gallery, a resident is enrolled
-    while it runs, the gallery reload picks them up: the open carries the dlib score."""
+    while it runs, the gallery reload picks them up: the open carries the reid score."""
     events: list[DoorEvent] = []
     frames = [np.full((480, 640, 3), 90, np.uint8)] * 3 + approach(hopper)
     source, clock = visit(frames)
@@ -90,8 +90,8 @@ def test_residents_enrolled_after_start_open_only_with_confirmation(
             pass
     opened = [e for e in events if e.decision is Decision.OPEN]
     assert len(opened) == 1 and opened[0].person == "Grace Hopper"
-    assert set(opened[0].scores) == {"sface", "dlib"}
-    assert "confirmed by dlib" in opened[0].reason
+    assert set(opened[0].scores) == {"sface", "reid"}
+    assert "confirmed by reid" in opened[0].reason
 
 
 def test_confirming_templates_gone_on_reload_refuse_instead_of_crashing(
@@ -144,7 +144,7 @@ def test_start_warms_every_model_the_decision_uses(
     ):
         entrance.start()
         # warm: a second warm-up (another visit, another entrance on this engine) is free
-        assert not engine.warm_up(["sface", "dlib"])
+        assert not engine.warm_up(["sface", "reid"])
 
 
 def closed_port() -> int:

@@ -61,7 +61,7 @@ def test_resident_walking_up_opens_once(engine, gallery, hopper) -> None:
     opens = [e for e in events if e.decision is Decision.OPEN]
     assert len(opens) == 1, [e.to_dict() for e in events]
     assert opens[0].person == "Grace Hopper" and opens[0].snapshot is not None
-    assert set(opens[0].scores) == {"sface", "dlib"}  # both recognisers agreed
+    assert set(opens[0].scores) == {"sface", "reid"}  # both recognisers agreed
     assert opens[0].liveness["checked"] is False  # never a silent "live"
     assert 0 < opens[0].time_to_open_ms < 5000
     assert stats.frames > 0 and not [e for e in events if e.decision is Decision.UNKNOWN]

@@ -185,5 +185,5 @@ def test_a_resident_enrolled_while_running_opens_with_confirmation(
     events = c.get("/api/v1/events?decision=open", headers=api.viewer).json()["items"]
     assert len(events) == 1, c.get("/api/v1/events", headers=api.viewer).json()
     assert events[0]["person"] == "Grace Hopper"
-    assert set(events[0]["scores"]) == {"sface", "dlib"}
-    assert "confirmed by dlib" in events[0]["reason"]
+    assert set(events[0]["scores"]) == {"sface", "reid"}
+    assert "confirmed by reid" in events[0]["reason"]

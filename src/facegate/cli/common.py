@@ -21,9 +21,9 @@ def _emit(args: argparse.Namespace, payload: object, human: str) -> None:
 def _config(args: argparse.Namespace) -> FaceGateConfig:
     cfg = load_config(args.config) if args.config else FaceGateConfig()
     eng = cfg.engine
-    updates = {}
     if getattr(args, "model", None):
-        updates["model"] = args.model
+        eng = eng.with_model(args.model)
+    updates = {}
     if getattr(args, "fusion", False):
         updates["fusion"] = True
     if getattr(args, "flip", False):

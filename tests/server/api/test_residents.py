@@ -47,7 +47,7 @@ def test_photo_enrolment_accepts_and_feeds_identify(api: Api, photos: dict) -> N
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["photo"]["filename"] == "grace.jpg" and body["resident"]["photos"] == 1
-    assert body["sharpness"] > 30 and set(body["models"]) == {"sface", "dlib"}
+    assert body["sharpness"] > 30 and set(body["models"]) == {"sface", "reid"}
     img = api.client.get(
         f"/api/v1/residents/{res['id']}/photos/{body['photo']['id']}/image", headers=api.viewer
     )
@@ -118,7 +118,7 @@ def test_deleting_a_photo_or_resident_removes_templates(api: Api, photos: dict) 
     assert r.status_code == 204
     assert g.templates("sface").matrix.shape[0] == 1 and g.data_version() > v0
     api.client.delete(f"/api/v1/residents/{res['id']}", headers=api.operator)
-    assert g.templates("sface").matrix.shape[0] == 0 and g.templates("dlib").person_ids.size == 0
+    assert g.templates("sface").matrix.shape[0] == 0 and g.templates("reid").person_ids.size == 0
 
 
 def test_a_face_of_another_resident_is_409_unless_confirmed(

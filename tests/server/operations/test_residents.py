@@ -69,7 +69,7 @@ def test_deleting_a_resident_removes_their_photos_and_templates(
     one = residents.add_photo(session, state, OPERATOR, ann.id, "a.jpg", photos["hopper"])
     residents.add_photo(session, state, OPERATOR, ann.id, "b.jpg", photos["again"])
     residents.add_photo(session, state, OPERATOR, other.id, "c.jpg", photos["stranger"])
-    assert one.resident.photos == 1 and set(one.models) == {"sface", "dlib"}
+    assert one.resident.photos == 1 and set(one.models) == {"sface", "reid"}
     assert residents.get_resident(session, ann.id).photos == 2
     assert residents.photo_thumbnail(session, ann.id, one.photo.id)[:2] == b"\xff\xd8"  # a JPEG
     before = _count(session, Template)
