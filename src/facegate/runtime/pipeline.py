@@ -153,6 +153,7 @@ class Runtime:
         t3 = time.perf_counter()
         batch: list[tuple[TrackEvidence, Shot]] = []
         crops = []
+        faces = []  # in frame coordinates (a Shot's face is in its cut's coordinates)
         touched = []
         for track, face in assigned:
             ev = self.evidence.get(track.id)
@@ -167,14 +168,13 @@ class Runtime:
             if q.ok and self.decider.worth_embedding(ev, q):
                 batch.append((ev, Shot.cut(frame.image, face, q)))
                 crops.append(crop)
+                faces.append(face)
         t4 = time.perf_counter()
         if batch:
             if self.fast.uses_arcface_crop:  # embed the quality gate's crop, align once
                 embs = self.fast.embed_crops(crops, flip=self.engine.config.flip)
             else:
-                embs = self.fast.embed(
-                    frame.image, [s.face for _, s in batch], flip=self.engine.config.flip
-                )
+                embs = self.fast.embed(frame.image, faces, flip=self.engine.config.flip)
             for (ev, shot), emb in zip(batch, embs, strict=True):
                 self.decider.add_shot(ev, shot, emb)
         t5 = time.perf_counter()
