@@ -400,7 +400,10 @@ def to_text(report: dict) -> str:
             f"  {rule:32s} missed {r['missed']:4d} ({r['missed_pct']:5.2f} %)  "
             f"false opens {r['false_opens']}"
         )
-        lines += [f"    let in: {who}" for who in r.get("false_open_pairs", [])]
+        let_in = r.get("false_open_pairs", [])
+        lines += [f"    let in: {who}" for who in let_in[:5]]
+        if len(let_in) > 5:
+            lines.append(f"    ... and {len(let_in) - 5} more (all in the JSON)")
     if report.get("per_visit"):
         lines.append("stranger visits passing each gate (k, rate, 95 % upper bound):")
     for rule, r in report.get("per_visit", {}).items():
