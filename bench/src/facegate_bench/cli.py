@@ -323,6 +323,16 @@ def cmd_bench_reid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_search(args: argparse.Namespace) -> int:
+    """1:N search time from 1k to 1M templates, against the previous matcher."""
+    from facegate_bench import search
+
+    sizes = tuple(int(float(x)) for x in args.sizes.split(","))
+    report = search.run(sizes, dim=args.dim, rounds=args.rounds)
+    emit(args, report, search.to_text(report))
+    return 0
+
+
 def cmd_bench_stream(args: argparse.Namespace) -> int:
     """Whole-stream frames/s of the runtime vs the OpenCV Zoo and face_recognition loops."""
     from facegate_bench import stream
@@ -554,6 +564,14 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
     )
     sp.add_argument("--no-accuracy", action="store_true", help="no LFW")
     sp.add_argument("--no-memory", action="store_true", help="no memory / start-up probes")
+    sp = bsub.add_parser(
+        "search", help="1:N search time, 1k to 1M templates, vs the previous matcher"
+    )
+    sp.set_defaults(func=cmd_bench_search)
+    sp.add_argument("--sizes", default="1e3,1e4,1e5,1e6", help="gallery sizes (templates)")
+    sp.add_argument("--dim", type=int, default=128, help="embedding size (SFace 128, reid 256)")
+    sp.add_argument("--rounds", type=int, default=10, help="interleaved timing rounds")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
     sp = bsub.add_parser(
         "stream",
         help="whole-stream frames/s vs the OpenCV Zoo and face_recognition loops",

@@ -47,7 +47,9 @@ class Match:
 
 
 class Gallery:
-    """Templates of one model held in memory as one matrix: a search is one mat-vec."""
+    """Templates of one model held in memory as one matrix, rows grouped by person: a search
+    is one mat-vec, a per-person max over contiguous rows (`np.maximum.reduceat`) and a top-k
+    by `argpartition`, with no Python object per person (docs/performance.md, 1:N search)."""
 
     def __init__(self, templates: TemplateSet, model_version: str) -> None:
         stale = templates.versions - {model_version}
@@ -58,33 +60,62 @@ class Gallery:
                 "re-enrol the people (their photos) with this model"
             )
         self.model = templates.model
-        self.matrix = templates.matrix
-        self.person_ids = templates.person_ids
+        order = np.argsort(templates.person_ids, kind="stable")
+        self.matrix = np.ascontiguousarray(templates.matrix[order], np.float32)
+        self.person_ids = templates.person_ids[order]
         self.names = templates.names
-        self._unique = np.unique(self.person_ids)
-        # template row -> position of its person in self._unique, for a per-person max
-        self._slot = np.searchsorted(self._unique, self.person_ids)
+        # person k owns rows _starts[k] : _starts[k + 1]
+        self._unique, self._starts = np.unique(self.person_ids, return_index=True)
+        self._ends = np.append(self._starts[1:], len(self.person_ids))
 
     def __len__(self) -> int:
         return len(self._unique)
 
     def __contains__(self, person_id: object) -> bool:
         """Whether the person has at least one template of this model."""
+        return self._slot(person_id) is not None
+
+    def _slot(self, person_id: object) -> int | None:
         i = int(np.searchsorted(self._unique, person_id)) if len(self._unique) else 0
-        return i < len(self._unique) and self._unique[i] == person_id
+        return i if i < len(self._unique) and self._unique[i] == person_id else None
+
+    def best_per_person(self, embedding: np.ndarray) -> np.ndarray:
+        """Best template score of each person, in the order of `person_order`."""
+        if not len(self.matrix):
+            return np.empty(0, np.float32)
+        sims = self.matrix @ np.asarray(embedding, np.float32).ravel()
+        return np.maximum.reduceat(sims, self._starts)
+
+    @property
+    def person_order(self) -> np.ndarray:
+        """Person ids, ascending: the order of `best_per_person`."""
+        return self._unique
+
+    def score(self, embedding: np.ndarray, person_id: int) -> float:
+        """Best score of one person's templates (-inf if they have none): the confirmation
+        asks about one resident, and need not score the whole gallery."""
+        k = self._slot(person_id)
+        if k is None:
+            return float("-inf")
+        rows = self.matrix[self._starts[k] : self._ends[k]]
+        return float((rows @ np.asarray(embedding, np.float32).ravel()).max())
 
     def scores(self, embedding: np.ndarray) -> dict[int, float]:
-        """Best template score per person."""
-        if not len(self.matrix):
-            return {}
-        sims = self.matrix @ np.asarray(embedding, np.float32).ravel()
-        best = np.full(len(self._unique), -np.inf, np.float32)
-        np.maximum.at(best, self._slot, sims)
+        """Best template score per person, every person (for reports; the door uses `search`)."""
+        best = self.best_per_person(embedding)
         return {int(p): float(s) for p, s in zip(self._unique, best, strict=True)}
 
     def search(self, embedding: np.ndarray, top_k: int = 5) -> list[Candidate]:
-        ranked = sorted(self.scores(embedding).items(), key=lambda kv: kv[1], reverse=True)
-        return [Candidate(p, self.names[p], s) for p, s in ranked[:top_k]]
+        best = self.best_per_person(embedding)
+        k = min(top_k, len(best))
+        if k <= 0:
+            return []
+        top = np.argpartition(-best, k - 1)[:k] if k < len(best) else np.arange(len(best))
+        top = top[np.lexsort((self._unique[top], -best[top]))]  # score down, then id up
+        return [
+            Candidate(int(self._unique[i]), self.names[int(self._unique[i])], float(best[i]))
+            for i in top
+        ]
 
     def identify(self, embedding: np.ndarray, threshold: float, top_k: int = 5) -> Match:
         cands = self.search(embedding, top_k)
