@@ -105,6 +105,8 @@ def test_eval_names_shipped_recognisers_without_a_config() -> None:
         ["eval", "calibrate", "--models", "sface,reid", "--fusions", "sface+reid"]
     )
     engine = _engine_for(args, args.models.split(","))
-    assert engine.model_names == ["sface", "dlib", "reid"]
+    assert engine.model_names == ["sface", "reid"]  # the default pair, nothing added
+    dlib = _engine_for(args, ["sface", "dlib"])
+    assert dlib.model_names == ["sface", "reid", "dlib"]
     assert engine.config.recognizer("reid").kind == "face_reid"
     assert "reid" in _commands(_commands(parser)["bench"], "bench_command")

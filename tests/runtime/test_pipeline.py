@@ -47,8 +47,10 @@ def gallery(tmp_path: Path, engine: FaceEngine, hopper_path: Path) -> Path:
 
 
 def make_runtime(engine, store, frames, sinks, **kw) -> Runtime:
+    # "fast": every frame, whatever the machine's load (a loaded CI runner skipping frames
+    # on the simulated pace once split a visit into two tracks); skipping has its own tests
     clock = VirtualClock()
-    source = FrameListSource(frames, fps=15, pace="simulated", clock=clock)
+    source = FrameListSource(frames, fps=15, pace="fast", clock=clock)
     return Runtime(
         entrance="main", engine=engine, store=store, source=source, clock=clock, sinks=sinks, **kw
     )

@@ -57,18 +57,9 @@ def _pad_model_path(args: argparse.Namespace) -> Path | None:
 def _engine_for(args: argparse.Namespace, models: list[str]) -> FaceEngine:
     """The engine of --config, plus any shipped recogniser named in --models by its own name
     (`sface`, `dlib`, `reid`) that the config does not list."""
-    from facegate.config import RecognizerConfig
-    from facegate.engine import SHIPPED_NAMES, FaceEngine
+    from facegate.engine import FaceEngine
 
-    cfg = config_from_args(args).engine
-    kinds = {name: kind for kind, name in SHIPPED_NAMES.items()}
-    have = {r.name for r in cfg.recognizers}
-    extra = [
-        RecognizerConfig(name=m, kind=kinds[m]) for m in models if m not in have and m in kinds
-    ]
-    if extra:
-        cfg = cfg.model_copy(update={"recognizers": [*cfg.recognizers, *extra]})
-    return FaceEngine(cfg)
+    return FaceEngine(config_from_args(args).engine.with_recognizers(models))
 
 
 def _precisions(args: argparse.Namespace) -> tuple[str, ...]:

@@ -106,19 +106,24 @@ class EngineConfig(_Strict):
             raise ValueError(f"model '{self.model}' is not among the recognisers {names}")
         return self
 
-    def with_model(self, name: str) -> EngineConfig:
-        """This config with `name` as the model used when none is named; a shipped recogniser
-        not listed (`--model dlib` on the default config) is added to the list for it."""
-        recognizers = list(self.recognizers)
-        if name not in [r.name for r in recognizers] and name in SHIPPED_RECOGNIZERS:
-            recognizers.append(RecognizerConfig(name=name, kind=SHIPPED_RECOGNIZERS[name]))
-        return self.model_validate(
-            {
-                **self.model_dump(),
-                "model": name,
-                "recognizers": [r.model_dump() for r in recognizers],
-            }
+    def with_recognizers(self, names: list[str]) -> EngineConfig:
+        """This config plus each shipped recogniser in `names` it does not list yet, by the
+        shipped name (`--model dlib`, `--models sface,reid` on the default config)."""
+        have = [r.name for r in self.recognizers]
+        extra = [
+            RecognizerConfig(name=n, kind=SHIPPED_RECOGNIZERS[n])
+            for n in dict.fromkeys(names)
+            if n not in have and n in SHIPPED_RECOGNIZERS
+        ]
+        return (
+            self.model_copy(update={"recognizers": [*self.recognizers, *extra]}) if extra else self
         )
+
+    def with_model(self, name: str) -> EngineConfig:
+        """This config with `name` as the model used when none is named (added to the
+        recognisers if it is a shipped one not listed)."""
+        cfg = self.with_recognizers([name])
+        return cfg.model_validate({**cfg.model_dump(), "model": name})
 
     def recognizer(self, name: str) -> RecognizerConfig:
         for r in self.recognizers:
