@@ -80,7 +80,11 @@ def test_bound_on_a_small_lfw_plan(engine) -> None:
         for c in calibrated:
             if c["false_opens"] == 0:
                 assert r["missed"] <= c["missed"], rule
-    assert set(report["bound"]) >= {"sface", "dlib", "fusion", "sface votes, dlib confirms"}
+    assert set(report["bound"]) >= {"sface", "reid", "fusion", "sface votes, reid confirms"}
+    pv = report["per_visit"]["sface at 1e-05, reid at 0.0001"]
+    assert pv["strangers"] == 20 and pv["both"]["k"] <= pv["vote"]["k"]
+    looser = pv["confirm_given_vote"]  # strangers past looser votes: never fewer
+    assert looser["0.001"][1] >= looser["0.0001"][1] >= looser["1e-05"][1] == pv["vote"]["k"]
 
 
 def test_a_resident_with_no_enrolled_photo_is_always_missed() -> None:

@@ -346,7 +346,17 @@ def run(
         report["calibrated"][rule_at] = at_thresholds(
             s.scores[voter], s.truth, t, s.scores[other], tc
         )
-        report["per_visit"][rule_at] = per_visit(s.scores[voter], s.truth, t, s.scores[other], tc)
+        report["per_visit"][rule_at] = pv = per_visit(
+            s.scores[voter], s.truth, t, s.scores[other], tc
+        )
+        # how often the confirmation passes once a stranger passed the vote, at looser votes
+        # (more strangers get that far): the factor a vote gate's per-visit rate is cut by
+        pv["confirm_given_vote"] = {}
+        for looser in sorted({1e-3, 1e-4, fmr}, reverse=True):
+            lv = per_visit(
+                s.scores[voter], s.truth, engine.threshold(voter, looser), s.scores[other], tc
+            )
+            pv["confirm_given_vote"][f"{looser:g}"] = [lv["both"]["k"], lv["vote"]["k"]]
     if len(models) > 2:  # the fusion of each pair (mean impostor z-score of the two)
         for i, a in enumerate(models):
             for b in models[i + 1 :]:
@@ -415,4 +425,10 @@ def to_text(report: dict) -> str:
             f"  {rule:32s} {gates}; if independent {r['independent']:.1e}, "
             f"impostor correlation {r['impostor_correlation']}"
         )
+        given = r.get("confirm_given_vote", {})
+        if given:
+            lines.append(
+                "    confirmation passed / strangers past the vote, by the vote's FMR: "
+                + ", ".join(f"{f}: {both}/{vote}" for f, (both, vote) in given.items())
+            )
     return "\n".join(lines + report.get("notes", []))
