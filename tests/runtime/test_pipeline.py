@@ -22,8 +22,9 @@ from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.events import Decision, DoorEvent
 from facegate.runtime.journal import Journal
 from facegate.runtime.pipeline import Runtime
-from facegate.runtime.sources import CameraSource, FrameListSource, VirtualClock, WallClock
+from facegate.runtime.sources import CameraSource, WallClock
 from tests.conftest import approach, require_data, write_image
+from tests.runtime.conftest import make_runtime
 
 
 def read_video(path: Path, limit: int = 10_000) -> list[np.ndarray]:
@@ -36,24 +37,6 @@ def read_video(path: Path, limit: int = 10_000) -> list[np.ndarray]:
         frames.append(f)
     cap.release()
     return frames
-
-
-@pytest.fixture
-def gallery(tmp_path: Path, engine: FaceEngine, hopper_path: Path) -> Path:
-    path = tmp_path / "gallery.sqlite"
-    with SQLiteGallery(path) as store:
-        assert api.enroll(engine, store, "Grace Hopper", [hopper_path]).accepted
-    return path
-
-
-def make_runtime(engine, store, frames, sinks, **kw) -> Runtime:
-    # "fast": every frame, whatever the machine's load (a loaded CI runner skipping frames
-    # on the simulated pace once split a visit into two tracks); skipping has its own tests
-    clock = VirtualClock()
-    source = FrameListSource(frames, fps=15, pace="fast", clock=clock)
-    return Runtime(
-        entrance="main", engine=engine, store=store, source=source, clock=clock, sinks=sinks, **kw
-    )
 
 
 def test_resident_walking_up_opens_once(engine, gallery, hopper) -> None:

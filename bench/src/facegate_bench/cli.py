@@ -314,6 +314,24 @@ def cmd_bench_reid(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_idle(args: argparse.Namespace) -> int:
+    """CPU of an empty doorway (720p/1080p, 25 fps), gate off and on; delay to a walk-in."""
+    from facegate.engine import FaceEngine
+    from facegate_bench import idle
+
+    cfg = config_from_args(args)
+    data = _optional_data(None, "video")
+    report = idle.run(
+        FaceEngine(cfg.engine),
+        data.parent if data else None,
+        seconds=args.seconds,
+        sizes=tuple(args.sizes.split(",")),
+        idle=cfg.runtime.idle,
+    )
+    emit(args, report, idle.to_text(report))
+    return 0
+
+
 def cmd_bench_search(args: argparse.Namespace) -> int:
     """1:N search time from 1k to 1M templates, against the previous matcher."""
     from facegate_bench import search
@@ -555,6 +573,14 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
     )
     sp.add_argument("--no-accuracy", action="store_true", help="no LFW")
     sp.add_argument("--no-memory", action="store_true", help="no memory / start-up probes")
+    sp = bsub.add_parser(
+        "idle",
+        help="CPU of an empty doorway with the idle gate off and on; delay to a walk-in",
+        parents=[common],
+    )
+    sp.set_defaults(func=cmd_bench_idle)
+    sp.add_argument("--seconds", type=float, default=20.0, help="length of the empty scene")
+    sp.add_argument("--sizes", default="720p,1080p", help="frame sizes: 720p, 1080p")
     sp = bsub.add_parser(
         "search", help="1:N search time, 1k to 1M templates, vs the previous matcher"
     )

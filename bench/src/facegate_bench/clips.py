@@ -99,7 +99,7 @@ def render_visit(
     scene = (
         fit_background(background, width, height)
         if background is not None
-        else _make_background(rng, width, height, backlit)
+        else make_background(rng, width, height, backlit)
     )
     motion = _plan_motion(rng, n, fps, width, height)
     look = _plan_look(rng, n, fps, motion)
@@ -529,9 +529,7 @@ def _muted(rng: np.random.Generator, lo: float, hi: float, sat: float) -> tuple[
     return tuple(float(v) for v in np.clip(base * (1 + rng.normal(0, sat, 3)), 0, 255))
 
 
-def _make_background(
-    rng: np.random.Generator, width: int, height: int, backlit: bool
-) -> np.ndarray:
+def make_background(rng: np.random.Generator, width: int, height: int, backlit: bool) -> np.ndarray:
     """An entrance seen from the intercom: wall, door frame with a panel (glass that glows when
     the visitor is backlit), floor, fixtures, plaster texture, lens vignetting and softness.
     Only straight edges and smooth shading, so nothing in it resembles a face."""

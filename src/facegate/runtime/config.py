@@ -8,6 +8,7 @@ from pydantic import Field
 from facegate.runtime.access import AccessConfig
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorConfig, LogDoorConfig
+from facegate.runtime.idle import IdleConfig
 from facegate.runtime.journal import JournalConfig
 from facegate.runtime.liveness.config import LivenessConfig
 from facegate.runtime.quality import QualityConfig
@@ -26,6 +27,7 @@ class RuntimeConfig(StrictModel):
     decision: DecisionConfig = DecisionConfig()
     quality: QualityConfig = QualityConfig()
     liveness: LivenessConfig = LivenessConfig()
+    idle: IdleConfig = IdleConfig()
     track_max_age_s: float = Field(1.0, gt=0, description="a face unseen this long has left")
     gallery_reload_s: float = Field(5.0, gt=0, description="pick up new enrolments this often")
     retention_every_s: float = Field(3600.0, gt=0)

@@ -110,6 +110,7 @@ class Entrance:
                 events=self.events,
                 scheduler=self.scheduler,
                 track_max_age_s=rc.track_max_age_s,
+                idle=rc.idle,
             )
         except BaseException:
             self._stack.close()

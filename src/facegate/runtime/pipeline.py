@@ -28,6 +28,7 @@ from facegate.models.align import align_arcface
 from facegate.runtime.access import AccessConfig, AccessPolicy
 from facegate.runtime.decision import Decider, DecisionConfig, Shot, TrackEvidence, decision_models
 from facegate.runtime.events import DoorEvent, EventBus
+from facegate.runtime.idle import IdleConfig, IdleGate
 from facegate.runtime.liveness.base import Liveness, NoLiveness
 from facegate.runtime.memory import release_free_memory
 from facegate.runtime.quality import QualityConfig, assess
@@ -37,12 +38,13 @@ from facegate.runtime.tracker import Tracker
 
 log = logging.getLogger("facegate.runtime")
 
-STAGES = ("read", "detect", "track", "quality", "embed", "decide", "emit")
+STAGES = ("read", "gate", "detect", "track", "quality", "embed", "decide", "emit")
 
 
 @dataclass
 class RunStats:
     frames: int = 0
+    detected: int = 0  # frames the detector ran on (the rest the idle gate skipped)
     wall_s: float = 0.0
     events: dict[str, int] = field(default_factory=dict)
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
@@ -55,6 +57,7 @@ class RunStats:
         per = {k: round(1000 * v / max(1, self.frames), 2) for k, v in self.stage_s.items()}
         return {
             "frames": self.frames,
+            "detected": self.detected,
             "seconds": round(self.wall_s, 3),
             "fps": round(self.fps, 2),
             "events": self.events,
@@ -86,6 +89,7 @@ class Runtime:
         sinks: list[Callable[[DoorEvent], object]] | None = None,
         scheduler: Scheduler | None = None,
         track_max_age_s: float = 1.0,
+        idle: IdleConfig | None = None,
     ) -> None:
         if events is not None and sinks:
             raise ValueError("give the sinks to the EventBus, or sinks without one")
@@ -97,6 +101,7 @@ class Runtime:
         self.quality = quality or QualityConfig()
         self.liveness = liveness or NoLiveness()
         self.tracker = Tracker(max_age_s=track_max_age_s)
+        self.idle = IdleGate(idle)
         self.events = events or EventBus(sinks or [])
         self.scheduler = scheduler or Scheduler()
         self.fast = engine.embedder()
@@ -147,7 +152,13 @@ class Runtime:
         virtual = isinstance(self.clock, VirtualClock)
         if virtual and self.clock.now() < frame.t:  # "fast" replay: stream time moves on
             self.clock.advance_to(frame.t)
+        if not self.idle.should_detect(frame.image, frame.t, tracking=bool(self.tracker.tracks)):
+            self._account(t0, t1, (time.perf_counter() - t1,), virtual)
+            return True
+        tg = time.perf_counter()
         faces = self.engine.detect(frame.image)
+        self.idle.after_detection(frame.t, bool(faces))
+        self.stats.detected += 1
         t2 = time.perf_counter()
         assigned, ended = self.tracker.update(faces, frame.t)
         t3 = time.perf_counter()
@@ -191,16 +202,21 @@ class Runtime:
         for track in ended:
             self._finish(track.id)
         t7 = time.perf_counter()
-        if virtual:
-            self.clock.advance(t7 - t1)
-        for k, dt in zip(
-            STAGES[1:], (t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6), strict=True
-        ):
-            st[k] += dt
-        self.stats.frames += 1
-        self.stats.wall_s += t7 - t0
-        self.scheduler.run_due()  # between frames: gallery reload, rules, retention
+        self._account(
+            t0, t1, (tg - t1, t2 - tg, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6), virtual
+        )
         return True
+
+    def _account(self, t0: float, t1: float, stages: tuple[float, ...], virtual: bool) -> None:
+        """Stage times of one frame (`gate` first, then as far as it went), the virtual clock,
+        and the periodic work between frames: gallery reload, rules, retention."""
+        for k, dt in zip(STAGES[1:], stages, strict=False):
+            self.stats.stage_s[k] += dt
+        if virtual:
+            self.clock.advance(sum(stages))
+        self.stats.frames += 1
+        self.stats.wall_s += t1 - t0 + sum(stages)
+        self.scheduler.run_due()
 
     def _finish(self, track_id: int) -> None:
         ev = self.evidence.pop(track_id, None)
