@@ -2,9 +2,9 @@
 someone walking in, with the gate off and on in the same run.
 
 - **Idle CPU**: an empty entrance rendered at 720p and 1080p, 25 fps (`clips.make_background`,
-  the door benchmark's doorway, with per-frame sensor noise and a lighting drift of
-  +-6 % over a minute), written to an MPEG-4 file and read back through the runtime's own file source, so
-  decoding is paid as from a camera stream. The runtime processes every frame (pace "fast":
+  the door benchmark's doorway, with per-frame sensor noise and a lighting drift of +-6 % over
+  a minute), written to an MPEG-4 file and read back through the runtime's own file source,
+  so decoding is paid as from a camera stream. The runtime processes every frame (pace "fast":
   what a live 25 fps camera delivers); CPU is the process's CPU time (all threads), reported
   as a share of one core at 25 fps and as CPU-seconds per hour. The floor beside it: decoding
   plus the gate's thumbnail alone.
