@@ -77,8 +77,11 @@ def test_one_person_under_two_names_is_one_person(tmp_path) -> None:
     ):
         (tmp_path / "gray" / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / "gray" / rel).touch()
+    misfiled = tmp_path / "gray" / "Carlos_Ruckauf" / "Carlos_Ruckauf_0001.jpg"
+    misfiled.parent.mkdir(parents=True)
+    misfiled.touch()  # a photo of Eduardo Duhalde: his, with no folder of his own here
     ppl = door.lfw_people(tmp_path)
-    assert list(ppl) == ["Ann_Lee", "Choi_Sung-hong"]
+    assert list(ppl) == ["Ann_Lee", "Choi_Sung-hong", "Eduardo_Duhalde"]
     assert "Sung_Hong_Choi/Sung_Hong_Choi_0001.jpg" in ppl["Choi_Sung-hong"]
     with pytest.raises(DataError, match="not found"):
         door.lfw_people(tmp_path / "nowhere")
