@@ -121,7 +121,7 @@ def test_defaults_are_calibrated_gates(make, engine) -> None:
     d, _ = make(0.95)
     assert d.cfg.confirm_by == "model" and d.fusion_threshold is None
     assert d.threshold == pytest.approx(engine.threshold("sface", 1e-5))
-    assert d.confirm_threshold == pytest.approx(engine.threshold("dlib", 1e-4))
+    assert d.confirm_threshold == pytest.approx(engine.threshold("dlib", 1e-5))
     d, _ = make(0.95, confirm_by="fusion")
     assert d.fusion_threshold == pytest.approx(engine.fusion_calibration().threshold(1e-5))
 
@@ -168,7 +168,7 @@ def test_default_fast_threshold_is_fmr_1e5(make, engine) -> None:
 
 
 def test_confirmation_looks_at_the_highest_scoring_shot_and_retries_on_a_higher_one(make) -> None:
-    d, asked = make(0.90, confirm_by="model")  # below dlib's FMR 1e-4 threshold: never confirms
+    d, asked = make(0.90, confirm_by="model")  # below dlib's FMR 1e-5 threshold: never confirms
     ev = TrackEvidence(1, 0.0)
     # the bigger (better quality) shot scores lower: the confirming model sees the other one
     assert feed(d, make.shots, ev, [0.55, 0.60], sizes=[150.0, 90.0]) is None

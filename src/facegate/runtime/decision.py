@@ -13,11 +13,12 @@ Policy, per track (one person walking up to the door):
   higher still;
 - the FMRs are per comparison, and a visit makes many: every shot meets every template of
   every resident (a 100-resident gallery holds 300-500 templates). The defaults (SFace votes
-  at 1e-5, reid confirms at 1e-4) were chosen on the door benchmark's tuning seed
-  (docs/door-benchmark.md): on its 2,000 stranger stills no stranger passed the vote gate
-  and 1.3 % passed the confirmation alone, so the pair's per-visit false-open rate is the
-  product of two rare events; with dlib confirming instead, 3.6x as many residents were
-  missed. Fusion at 1e-5 admitted strangers (there, and with SFace + dlib before);
+  at 1e-5, reid confirms at 1e-5) were chosen for the *per-visit* rate on the door
+  benchmark's tuning seed (docs/door-benchmark.md, step 6): of the strangers whose photo
+  passed a vote at 1e-3, reid at 1e-4 confirmed 16 of 344 and at 1e-5 none; with reid at 1e-4
+  a fresh seed let one stranger in of 2,000. dlib at 1e-4 (the earlier default) confirmed
+  13 of 2,000 strangers on their best resident where reid at 1e-5 confirmed 1, and missed
+  more residents; fusion at 1e-5 admitted strangers;
 - liveness and the access rules come last; a resident who fails either is denied and
   journalled, and the door stays shut;
 - the first `max_embeds` good shots are embedded; after that only a shot clearly better than
@@ -72,7 +73,7 @@ class DecisionConfig(StrictModel):
     )
     fusion_fmr: float = Field(1e-5, gt=0, lt=1, description="FMR of the fused score")
     confirm_fmr: float = Field(
-        1e-4, gt=0, lt=1, description="FMR of the confirming model (confirm_by: model)"
+        1e-5, gt=0, lt=1, description="FMR of the confirming model (confirm_by: model)"
     )
     max_confirm_tries: int = Field(2, ge=1)
     aggregate: Literal["none", "quality_mean"] = Field(
