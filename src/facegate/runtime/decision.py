@@ -76,11 +76,6 @@ class DecisionConfig(StrictModel):
         1e-5, gt=0, lt=1, description="FMR of the confirming model (confirm_by: model)"
     )
     max_confirm_tries: int = Field(2, ge=1)
-    aggregate: Literal["none", "quality_mean"] = Field(
-        "none",
-        description="quality_mean: each shot is searched as the quality-weighted mean of the "
-        "track's embeddings so far (measured on the tuning seed, docs/door-benchmark.md)",
-    )
     require_liveness: bool = Field(
         False, description="deny when no liveness check could vouch for the face"
     )
@@ -126,7 +121,6 @@ class TrackEvidence:
     pending: int | None = None  # recognised resident still waiting for liveness
     confirmed: int | None = None  # resident the second model agreed on
     confirm_shot: Shot | None = None  # the shot it last looked at
-    embedding_sum: np.ndarray | None = None  # quality-weighted, for `aggregate: quality_mean`
 
     def offer(self, shot: Shot) -> None:
         if self.best_shot is None or shot.quality.score > self.best_shot.quality.score:
@@ -238,10 +232,6 @@ class Decider:
         """One embedded good shot: search the gallery, record a vote if it passes."""
         ev.embeds += 1
         ev.offer(shot)
-        if self.cfg.aggregate == "quality_mean":
-            weighted = shot.quality.score * np.asarray(embedding, np.float32)
-            ev.embedding_sum = weighted if ev.embedding_sum is None else ev.embedding_sum + weighted
-            embedding = ev.embedding_sum / max(float(np.linalg.norm(ev.embedding_sum)), 1e-12)
         cands = self.galleries[self.fast].search(embedding, top_k=1)
         if not cands:
             return
