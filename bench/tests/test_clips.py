@@ -17,7 +17,7 @@ from facegate_bench.clips import (
     LFW_FACE_BOX,
     MIN_VISIBLE_FACE_PX,
     VisitClip,
-    _make_background,
+    make_background,
     render_visit,
     save_preview,
 )
@@ -119,7 +119,7 @@ def test_given_background_is_used(hopper_face: np.ndarray) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_generated_scene_contains_no_face(engine: FaceEngine, seed: int) -> None:
     for backlit in (False, True):
-        scene = _make_background(np.random.default_rng(seed), 640, 480, backlit)
+        scene = make_background(np.random.default_rng(seed), 640, 480, backlit)
         assert scene.shape == (480, 640, 3) and scene.dtype == np.uint8
         assert engine.detect(scene) == []
 
