@@ -14,7 +14,7 @@ Policy, per track (one person walking up to the door):
 - the FMRs are per comparison, and a visit makes many: every shot meets every template of
   every resident (a 100-resident gallery holds 300-500 templates). The defaults (SFace votes
   at 1e-5, reid confirms at 1e-5) were chosen for the *per-visit* rate on the door
-  benchmark's tuning seed (docs/door-benchmark.md, step 6): of the strangers whose photo
+  benchmark's tuning seed (docs/door-benchmark.md, steps 6 and 7): of the strangers whose photo
   passed a vote at 1e-3, reid at 1e-4 confirmed 16 of 344 and at 1e-5 none; with reid at 1e-4
   a fresh seed let one stranger in of 2,000. dlib at 1e-4 (the earlier default) confirmed
   13 of 2,000 strangers on their best resident where reid at 1e-5 confirmed 1, and missed

@@ -156,15 +156,15 @@ class Runtime:
             self._account(t0, t1, (time.perf_counter() - t1,), virtual)
             return True
         tg = time.perf_counter()
-        faces = self.engine.detect(frame.image)
-        self.idle.after_detection(frame.t, bool(faces))
+        detected = self.engine.detect(frame.image)
+        self.idle.after_detection(frame.t, bool(detected))
         self.stats.detected += 1
         t2 = time.perf_counter()
-        assigned, ended = self.tracker.update(faces, frame.t)
+        assigned, ended = self.tracker.update(detected, frame.t)
         t3 = time.perf_counter()
         batch: list[tuple[TrackEvidence, Shot]] = []
         crops = []
-        faces = []  # in frame coordinates (a Shot's face is in its cut's coordinates)
+        faces = []  # of the batch, in frame coordinates (a Shot's are in its cut's)
         touched = []
         for track, face in assigned:
             ev = self.evidence.get(track.id)
