@@ -51,9 +51,10 @@ SHIPPED_RECOGNIZERS = {"sface": "sface", "reid": "face_reid", "dlib": "dlib"}
 
 
 def _default_recognizers() -> list[RecognizerConfig]:
-    """SFace votes, reid confirms (docs/door-benchmark.md: on the tuning seed's stills the
-    pair missed 2.5 % of residents where SFace + dlib missed 9.0 %, both with 0 false opens in
-    2,000 strangers). dlib stays available; the door no longer loads it by default."""
+    """SFace votes, reid confirms (docs/door-benchmark.md, steps 6-7: on the tuning seed's
+    stills the pair, reid at FMR 1e-5, missed 4.5 % of residents where SFace + dlib at 1e-4
+    missed 9.0 %, both with 0 false opens in 2,000 strangers, and reid at 1e-5 confirms far
+    fewer strangers than dlib at 1e-4). dlib stays available; the door does not load it."""
     return [
         RecognizerConfig(name="sface", kind="sface"),
         RecognizerConfig(name="reid", kind="face_reid"),
