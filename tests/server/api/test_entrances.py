@@ -54,6 +54,9 @@ def test_entrances_validate_settings_and_open_by_hand(api: Api, tmp_path: Path) 
         "/api/v1/entrances", headers=api.operator, json={"name": "y", "decision": {"fmr": 2}}
     )
     assert bad.status_code == 422
+    body = bad.json()  # one error shape everywhere: FastAPI's own validation too
+    assert body["error"] == "validation_error" and "decision.fmr" in body["message"]
+    assert body["detail"][0]["loc"][-1] == "fmr"
     assert (
         c.post("/api/v1/entrances", headers=api.operator, json={"name": "garage"}).status_code
         == 409

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import (
     DataError,
@@ -111,6 +113,23 @@ def install(app: FastAPI) -> None:
             405: "method_not_allowed",
         }.get(exc.status_code, f"http_{exc.status_code}")
         return _body(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own 422 in FaceGate's shape: `error`, a `message` a person can read
+        (every field and what is wrong with it), and FastAPI's list as `detail` for tools."""
+        problems = [
+            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            {
+                "error": "validation_error",
+                "message": "; ".join(problems) or "invalid request",
+                "detail": jsonable_encoder(exc.errors()),
+            },
+            status_code=422,
+        )
 
     @app.exception_handler(FaceGateError)
     async def _facegate(_: Request, exc: FaceGateError) -> JSONResponse:
