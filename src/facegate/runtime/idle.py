@@ -22,8 +22,6 @@ Measured by `facegate bench idle` (docs/performance.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 from pydantic import Field
@@ -48,20 +46,13 @@ class IdleConfig(StrictModel):
     )
 
 
-@dataclass
-class GateStats:
-    frames: int = 0
-    detected: int = 0
-    woken_by_change: int = 0
-
-
 class IdleGate:
     """Says, per frame, whether the detector must run; see the module docstring."""
 
     def __init__(self, cfg: IdleConfig | None = None) -> None:
         self.cfg = cfg or IdleConfig()
-        self.stats = GateStats()
         self._background: np.ndarray | None = None
+        self._frame: np.ndarray | None = None  # this frame, shrunk only if the gate needs it
         self._thumb: np.ndarray | None = None
         self._last_detect_t = float("-inf")
         self._last_face_t: float | None = None  # or, before any face, the first frame's time
@@ -83,30 +74,33 @@ class IdleGate:
         diff = np.abs(thumb - bg)
         return float((diff > self.cfg.pixel_delta).mean()) >= self.cfg.min_changed
 
+    def _current_thumb(self) -> np.ndarray:
+        if self._thumb is None:
+            assert self._frame is not None
+            self._thumb = self.thumbnail(self._frame)
+        return self._thumb
+
     def should_detect(self, image: np.ndarray, t: float, tracking: bool) -> bool:
-        """Call once per frame before detection; `tracking`: a face is being followed."""
-        self.stats.frames += 1
+        """Call once per frame before detection; `tracking`: a face is being followed (then
+        nothing is shrunk or compared: the visit's frames cost the gate nothing)."""
         if self._last_face_t is None:
             self._last_face_t = t  # a gate that just started has not seen a quiet scene yet
-        if not self.cfg.enabled:
+        self._frame, self._thumb = image, None
+        if not self.cfg.enabled or tracking:
             return self._detecting(t)
-        self._thumb = self.thumbnail(image)
-        if tracking:
-            return self._detecting(t)
-        if self.changed(self._thumb):
-            self.stats.woken_by_change += 1
+        thumb = self._current_thumb()
+        if self.changed(thumb):
             return self._detecting(t)
         quiet = t - self._last_face_t >= self.cfg.quiet_s
         period = self.cfg.full_every_idle_s if quiet else self.cfg.full_every_s
         if t - self._last_detect_t >= period:
             return self._detecting(t)
         # unchanged and gated: let the background follow slow drift
-        assert self._background is not None  # set by the first (always changed) frame
-        self._background += self.cfg.drift * (self._thumb - self._background)
+        assert self._background is not None  # changed() is True while there is none
+        self._background += self.cfg.drift * (thumb - self._background)
         return False
 
     def _detecting(self, t: float) -> bool:
-        self.stats.detected += 1
         self._last_detect_t = t
         return True
 
@@ -114,5 +108,6 @@ class IdleGate:
         """What the detector found on the frame it was run on."""
         if found_faces:
             self._last_face_t = t
-        elif self._thumb is not None:  # nobody there: this is what empty looks like now
-            self._background = self._thumb.copy()
+        elif self.cfg.enabled and self._frame is not None:
+            # nobody there: this is what empty looks like now
+            self._background = self._current_thumb().copy()
