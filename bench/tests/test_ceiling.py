@@ -121,8 +121,12 @@ def test_per_visit_counts_strangers_passing_each_gate_on_their_best_resident() -
 
 
 def test_the_visit_is_the_centred_face_not_the_largest() -> None:
-    from types import SimpleNamespace
+    from facegate.models.base import Face
+    from facegate_bench.lfw import centre_face
 
-    big_at_edge = SimpleNamespace(bbox=np.array([170, 40, 90, 110]))  # someone else in shot
-    centred = SimpleNamespace(bbox=np.array([90, 80, 70, 90]))
-    assert ceiling.centre_face([big_at_edge, centred], (250, 250, 3)) is centred
+    def face(x, y, w, h) -> Face:
+        return Face(np.array([x, y, w, h], np.float32), np.zeros((5, 2), np.float32), 0.9)
+
+    big_at_edge = face(170, 40, 90, 110)  # someone else in shot
+    centred = face(90, 80, 70, 90)
+    assert centre_face([big_at_edge, centred], (250, 250, 3)) is centred

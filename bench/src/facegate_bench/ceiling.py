@@ -31,6 +31,7 @@ from facegate.errors import ConfigError
 from facegate.gallery.matcher import Gallery
 from facegate.gallery.store import SQLiteGallery
 from facegate_bench.door import Visit, lfw_people, plan
+from facegate_bench.lfw import centre_face
 
 STRANGER, NOT_ENROLLED = -1, -2
 
@@ -48,20 +49,6 @@ class StillScores:
     no_face: int
     #: face width (px) -> the fast model's matrix for resident photos shrunk to that width
     small: dict[int, np.ndarray]
-
-
-def centre_face(faces: list, shape: tuple[int, ...]):
-    """The face whose box centre is nearest the image centre: LFW centres each photo on the
-    person it is filed under, and the clips (`clips.render_visit`) cut out only that head; the
-    largest face of a photo can be someone else in shot (Julianne_Moore_0001 shows resident
-    Todd_Haynes beside her, which made a 'stranger' match him)."""
-    cy, cx = shape[0] / 2, shape[1] / 2
-
-    def off(f) -> float:
-        x, y, w, h = f.bbox[:4]
-        return (x + w / 2 - cx) ** 2 + (y + h / 2 - cy) ** 2
-
-    return min(faces, key=off)
 
 
 def score_plan(
@@ -106,7 +93,7 @@ def score_plan(
         if not faces:
             no_face += 1
             continue
-        faces = [centre_face(faces, image.shape)]  # the visit's person, as the clip shows
+        faces = [centre_face(faces, image.shape)]  # LFW's person, the head the clip shows
         for m in models:
             scores[m][i] = row(m, image, faces[0])
         if visit.kind != "resident":

@@ -87,8 +87,9 @@ class EmbeddingSet:
         return {p: i for i, p in enumerate(self.paths)}
 
 
-def _pick_face(faces: Sequence[Face], shape: tuple[int, ...]) -> Face | None:
-    """LFW's subject is the face nearest the image centre."""
+def centre_face(faces: Sequence[Face], shape: tuple[int, ...]) -> Face | None:
+    """LFW's subject is the face nearest the image centre (the largest can be someone else in
+    shot: Julianne_Moore_0001 shows Todd_Haynes beside her)."""
     if not faces:
         return None
     cy, cx = shape[0] / 2, shape[1] / 2
@@ -105,7 +106,7 @@ def detect_all(
         img = cv2.imread(str(root / "gray" / rel), cv2.IMREAD_GRAYSCALE)
         if img is None:
             raise DataError(f"cannot read {root / 'gray' / rel}")
-        found.append(_pick_face(engine.detect(img), img.shape))
+        found.append(centre_face(engine.detect(img), img.shape))
     ok = [f for f in found if f is not None]
     if not ok:
         raise DataError("no face detected in any LFW image")
