@@ -12,11 +12,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     TypeDecorator,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -65,6 +67,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Ann" and "ann" are one user: sign-in ignores case, so two of them would be ambiguous
+    __table_args__ = (Index("ix_users_username_lower", func.lower(username), unique=True),)
 
 
 class AuthToken(Base):
@@ -87,6 +91,21 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # None: never
+    # written at most once a minute per key (a request stays a read)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SignInFailure(Base):
+    """One refused password sign-in: who was tried, from which client, when. Counted to
+    throttle password guessing; in the database, not in memory, so every replica of the
+    server sees the same counts. Rows older than the longest window are deleted."""
+
+    __tablename__ = "sign_in_failures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    username: Mapped[str] = mapped_column(String(128), index=True)  # lower case, as tried
+    client: Mapped[str] = mapped_column(String(64), index=True)  # the client's IP address
 
 
 class Resident(Base):
