@@ -39,3 +39,31 @@ def test_only_photo_refusals_carry_a_reason() -> None:
     assert e.PhotoRejected("x", NoFaceError("x")).code == "no_face"
     for exc in (e.NotFound("x"), e.DuplicateName("x"), e.BadSource("x")):
         assert reason_for(exc) is None
+
+
+def test_validation_errors_name_the_field_and_reason_never_the_input(api) -> None:
+    """A refused body is not echoed back: not a password (pydantic's `input` of a missing
+    field is the whole object), not a 5 MB name; the answer is the field and the reason."""
+    secret = "Tr0ub4dor&3-never-echo"
+    r = api.client.post(
+        "/api/v1/users", headers=api.admin, json={"password": secret, "role": "janitor"}
+    )
+    assert r.status_code == 422 and secret not in r.text and "janitor" not in r.text
+    body = r.json()
+    assert body["error"] == "validation_error"
+    assert {e["field"] for e in body["detail"]} == {"username", "role"}
+    assert "username: Field required" in body["message"]
+    assert all(set(e) == {"loc", "field", "msg", "type"} for e in body["detail"])
+
+    huge = "x" * (5 * 1024 * 1024)
+    r = api.client.post("/api/v1/residents", headers=api.operator, json={"name": huge})
+    assert r.status_code == 422 and len(r.content) < 2000
+    assert r.json()["detail"][0]["field"] == "name" and "at most" in r.json()["message"]
+
+    url = "ftp://user:cam-pass-123@10.0.0.5/x"  # a validator that used to quote the URL
+    r = api.client.post(
+        "/api/v1/entrances",
+        headers=api.admin,
+        json={"name": "w", "door": {"kind": "webhook", "url": url}},
+    )
+    assert r.status_code == 422 and "cam-pass-123" not in r.text, r.text

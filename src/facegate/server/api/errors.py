@@ -10,9 +10,10 @@ a refused photo).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import (
@@ -94,6 +95,36 @@ def status_for(exc: FaceGateError) -> int:
     return 400
 
 
+MAX_ERRORS = 20  # a body with 10,000 bad items gets the first ones, not a 10,000-line answer
+MAX_MSG = 200
+
+
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pydantic's errors reduced to where and why: `loc`, `field` (the dotted path without
+    `body`), `msg` and `type`. Pydantic puts the offending value in `input` (for a missing
+    field: the whole enclosing object, password included) and may quote it in `ctx` and in
+    a validator's `msg`, so `input`, `ctx` and `url` are dropped and a `msg` quoting the input
+    has it cut out. Messages are capped, and so is the number of errors."""
+    out = []
+    for err in list(errors)[:MAX_ERRORS]:
+        loc = [p if isinstance(p, int) else str(p)[:64] for p in err.get("loc", ())]
+        msg = str(err.get("msg", "invalid"))
+        given = err.get("input")
+        if isinstance(given, str) and len(given) >= 3 and given in msg:
+            msg = msg.replace(given, "<the value given>")
+        for quoted in (repr(given), f"'{given}'") if isinstance(given, str) else ():
+            msg = msg.replace(quoted, "<the value given>")
+        out.append(
+            {
+                "loc": loc,
+                "field": ".".join(str(p) for p in loc if p != "body") or "body",
+                "msg": msg[:MAX_MSG],
+                "type": str(err.get("type", "value_error"))[:64],
+            }
+        )
+    return out
+
+
 def _body(
     status: int, code: str, message: str, reason: str | None = None, headers: dict | None = None
 ) -> JSONResponse:
@@ -117,16 +148,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         """FastAPI's own 422 in FaceGate's shape: `error`, a `message` a person can read
-        (every field and what is wrong with it), and FastAPI's list as `detail` for tools."""
-        problems = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg')}"
-            for err in exc.errors()
-        ]
+        (every field and what is wrong with it), and `detail` for tools. Only the field and
+        the reason: never the input (a password, a 5 MB body), see `field_errors`."""
+        errs = field_errors(exc.errors())
         return JSONResponse(
             {
                 "error": "validation_error",
-                "message": "; ".join(problems) or "invalid request",
-                "detail": jsonable_encoder(exc.errors()),
+                "message": "; ".join(f"{e['field']}: {e['msg']}" for e in errs)
+                or "invalid request",
+                "detail": errs,
             },
             status_code=422,
         )
