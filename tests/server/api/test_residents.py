@@ -56,7 +56,7 @@ def test_photo_enrolment_accepts_and_feeds_identify(api: Api, photos: dict) -> N
 
     r = api.client.post(
         "/api/v1/identify",
-        headers=api.viewer,
+        headers=api.operator,
         files={"file": ("v.jpg", photos["again"], "image/jpeg")},
     )
     assert r.status_code == 200, r.text
@@ -64,7 +64,7 @@ def test_photo_enrolment_accepts_and_feeds_identify(api: Api, photos: dict) -> N
     assert r.json()["score"] > r.json()["threshold"]
     r = api.client.post(
         "/api/v1/identify",
-        headers=api.viewer,
+        headers=api.operator,
         files={"file": ("s.png", photos["stranger"], "image/png")},
     )
     assert r.status_code == 200 and r.json()["person"] is None
