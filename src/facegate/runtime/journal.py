@@ -9,11 +9,14 @@ Why it is built this way:
 - The disk is finite: old events expire after `retention_days`, and snapshots are thinned
   oldest-first to `max_snapshot_mb` while their rows stay (who came matters longer than how
   they looked).
+- A snapshot is a face. With a `Vault` each file is sealed (AES-GCM); files are 0600 in 0700
+  folders; a stranger's snapshot expires after `unknown_snapshot_days`, sooner than the
+  events; `erase_person` removes a person's faces and name (SQLite's secure_delete zeroes
+  what is deleted, and the WAL is truncated after it).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import logging
@@ -21,19 +24,20 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from pydantic import Field
 
 from facegate import sqlite
 from facegate.errors import FaceGateError
+from facegate.private import private_dir, private_file
 from facegate.runtime.events import Decision, DoorEvent
+from facegate.runtime.snapshots import ORPHAN_GRACE_S, SnapshotStore
 from facegate.schema import StrictModel as _Strict
+from facegate.vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +69,7 @@ _COLUMNS = (
     "time_to_open_ms, snapshot, snapshot_error"
 )
 
-#: Files in the snapshot folder without a row are only swept once this old: a concurrent
-#: `record()` writes its JPEG a moment before it inserts the row that claims it.
-ORPHAN_GRACE_S = 600.0
+__all__ = ["ORPHAN_GRACE_S", "Journal", "JournalConfig", "JournalError"]
 
 
 class JournalError(FaceGateError):
@@ -84,6 +86,12 @@ class JournalConfig(_Strict):
     path: Path | None = Field(None, description="SQLite file; None = decided by the caller")
     snapshot_dir: Path | None = Field(None, description="default: <journal dir>/snapshots")
     retention_days: float = Field(90, gt=0, description="events older than this are deleted")
+    unknown_snapshot_days: float = Field(
+        7,
+        gt=0,
+        description="snapshots of unknown visitors (decision 'unknown') are deleted after "
+        "this many days; their events stay until retention_days",
+    )
     max_snapshot_mb: float = Field(1024, ge=0, description="disk budget for snapshot JPEGs")
     jpeg_quality: int = Field(85, ge=1, le=100)
 
@@ -97,18 +105,10 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
-def _fsync_dir(path: Path) -> None:
-    """Make a create/rename/unlink in `path` durable (the directory entry is data too)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _person_where(name: str, person_id: int | None) -> tuple[str, tuple]:
+    if person_id is None:
+        return "person = ?", (name,)
+    return "(person = ? OR person_id = ?)", (name, person_id)
 
 
 class Journal:
@@ -120,16 +120,22 @@ class Journal:
         path: str | os.PathLike[str] | None = None,
         *,
         timeout_s: float = 5.0,
+        vault: Vault | None = None,
     ) -> None:
+        """`vault`: seal snapshot files with it (the server passes one; None = plain JPEG)."""
         self.config = config or JournalConfig()
         chosen = path if path is not None else self.config.path
         if chosen is None:
             raise JournalError("the journal needs a path (journal.path in the config)")
         self.path = Path(chosen)
         self.snapshot_dir = Path(self.config.snapshot_dir or self.path.parent / "snapshots")
+        self.vault = vault
+        self.snapshots = SnapshotStore(self.snapshot_dir, vault, self.config.jpeg_quality)
         self._lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.parent.is_dir():
+                private_dir(self.path.parent)
+            private_file(self.path)
             self._db = sqlite3.connect(
                 self.path, timeout=timeout_s, isolation_level=None, check_same_thread=False
             )
@@ -140,6 +146,7 @@ class Journal:
             if str(mode).lower() != "wal":
                 log.warning("journal %s: WAL unavailable here (mode %s)", self.path, mode)
             self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA secure_delete=ON")  # erased names leave no trace
             exists = self._db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
             ).fetchone()
@@ -180,51 +187,20 @@ class Journal:
     # -- snapshots --------------------------------------------------------------------------
 
     def _write_snapshot(self, image: np.ndarray, when: float) -> str:
-        """Encode and place the JPEG atomically; returns its path relative to snapshot_dir.
-
-        Raises OSError (disk full, folder unusable) or ValueError (not an image)."""
-        if not isinstance(image, np.ndarray) or image.size == 0:
-            raise ValueError("snapshot is not a non-empty image array")
-        try:
-            ok, buf = cv2.imencode(
-                ".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.config.jpeg_quality]
-            )
-        except cv2.error as exc:
-            raise ValueError(f"cannot encode snapshot {image.shape} {image.dtype}: {exc}") from None
-        if not ok:
-            raise ValueError(f"cannot encode snapshot {image.shape} {image.dtype}")
-        day = time.strftime("%Y/%m/%d", time.gmtime(when))  # UTC: no DST gaps or repeats
-        rel = f"{day}/{uuid.uuid4().hex}.jpg"
-        final = self.snapshot_dir / rel
-        folder = final.parent
-        new_folder = not folder.is_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{final.name}.tmp"
-        try:
-            with open(tmp, "wb") as f:
-                f.write(buf.tobytes())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        _fsync_dir(folder)
-        if new_folder:  # the new day/month/year folders' entries must survive power loss too
-            for parent in list(folder.parents)[:3]:
-                _fsync_dir(parent)
-        return rel
+        return self.snapshots.write(image, when)
 
     def _remove_snapshot(self, rel: str) -> bool:
-        try:
-            (self.snapshot_dir / rel).unlink()
-            return True
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            log.warning("journal: cannot delete snapshot %s: %s", rel, exc)
-            return False
+        return self.snapshots.remove(rel)
+
+    def _scan(self) -> list[tuple[str, int, float]]:
+        return self.snapshots.scan()
+
+    def _prune_empty_dirs(self) -> None:
+        self.snapshots.prune_empty_dirs()
+
+    def read_snapshot(self, rel: str) -> bytes:
+        """The JPEG of a snapshot (opened by the vault); OSError when it is gone."""
+        return self.snapshots.read(rel)
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -320,6 +296,9 @@ class Journal:
                 rows = self._db.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise JournalError(self._explain(exc)) from None
+        return self._dicts(rows)
+
+    def _dicts(self, rows: list[tuple]) -> list[dict[str, Any]]:
         out = []
         for r in rows:
             d = dict(zip(_COLUMNS.split(", "), r, strict=True))
@@ -337,25 +316,9 @@ class Journal:
         """Bytes of JPEGs under snapshot_dir (what the disk budget is measured against)."""
         return sum(size for _, size, _ in self._scan())
 
-    def _scan(self) -> list[tuple[str, int, float]]:
-        """(relative path, size, mtime) of every file under snapshot_dir."""
-        out = []
-        if not self.snapshot_dir.is_dir():
-            return out
-        for root, _dirs, files in os.walk(self.snapshot_dir):
-            for name in files:
-                full = Path(root) / name
-                try:
-                    st = full.stat()
-                except OSError:
-                    continue
-                out.append(
-                    (full.relative_to(self.snapshot_dir).as_posix(), st.st_size, st.st_mtime)
-                )
-        return out
-
     def enforce_retention(self, now: float | None = None) -> tuple[int, int]:
-        """Expire old events, then thin snapshots oldest-first to the disk budget.
+        """Expire old events, drop strangers' snapshots after `unknown_snapshot_days` (their
+        rows stay), then thin snapshots oldest-first to the disk budget.
 
         Returns (events deleted, snapshot files deleted). Rows are changed (committed) before
         files are removed, so a crash in between leaves at worst an orphan file, which a later
@@ -363,17 +326,24 @@ class Journal:
         """
         now = time.time() if now is None else float(now)
         cutoff = now - self.config.retention_days * 86400.0
+        strangers = now - self.config.unknown_snapshot_days * 86400.0
         files_deleted = 0
         with self._lock:
             with self._tx() as db:
                 expired = [
                     r[0]
                     for r in db.execute(
-                        "SELECT snapshot FROM events WHERE time < ? AND snapshot IS NOT NULL",
-                        (cutoff,),
+                        "SELECT snapshot FROM events WHERE snapshot IS NOT NULL AND "
+                        "(time < ? OR (decision = 'unknown' AND time < ?))",
+                        (cutoff, strangers),
                     )
                 ]
                 events_deleted = db.execute("DELETE FROM events WHERE time < ?", (cutoff,)).rowcount
+                db.execute(
+                    "UPDATE events SET snapshot = NULL "
+                    "WHERE snapshot IS NOT NULL AND decision = 'unknown' AND time < ?",
+                    (strangers,),
+                )
             for rel in expired:
                 files_deleted += self._remove_snapshot(rel)
 
@@ -415,14 +385,85 @@ class Journal:
             )
         return events_deleted, files_deleted
 
-    def _prune_empty_dirs(self) -> None:
-        """Drop emptied day folders, but not fresh ones a concurrent record() may be using."""
-        if not self.snapshot_dir.is_dir():
-            return
-        for root, _dirs, files in os.walk(self.snapshot_dir, topdown=False):
-            path = Path(root)
-            if path == self.snapshot_dir or files:
-                continue
-            with contextlib.suppress(OSError):  # not empty after all, or just created
-                if path.stat().st_mtime < time.time() - ORPHAN_GRACE_S:
-                    path.rmdir()
+    # -- privacy: a person's events, erasure, re-sealing -------------------------------------
+
+    def events_of(self, name: str, person_id: int | None = None) -> list[dict[str, Any]]:
+        """Every event whose recognised or claimed person is `name` (or `person_id`), newest
+        first: what the journal holds about one person."""
+        where, args = _person_where(name, person_id)
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY time DESC, id DESC"
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(self._explain(exc)) from None
+        return self._dicts(rows)
+
+    def erase_person(self, name: str, person_id: int | None, label: str) -> tuple[int, int]:
+        """Erase a person: their events stay, as `label` with no snapshot (the files are
+        deleted); their name is replaced by `label` in every event's reason; the WAL is then
+        truncated so no old page keeps the name. Returns (events anonymised, files deleted)."""
+        where, args = _person_where(name, person_id)
+        with self._lock:
+            with self._tx() as db:
+                snaps = [
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT snapshot FROM events WHERE {where} AND snapshot IS NOT NULL",
+                        args,
+                    )
+                ]
+                n = db.execute(
+                    f"UPDATE events SET person = ?, person_id = NULL, snapshot = NULL "
+                    f"WHERE {where}",
+                    (label, *args),
+                ).rowcount
+                for column in ("reason", "liveness", "snapshot_error"):
+                    db.execute(
+                        f"UPDATE events SET {column} = replace({column}, ?, ?) "
+                        f"WHERE instr({column}, ?) > 0",
+                        (name, label, name),
+                    )
+            files = sum(self._remove_snapshot(rel) for rel in snaps)
+            self._checkpoint()
+        return n, files
+
+    def _checkpoint(self) -> None:
+        try:
+            busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as exc:
+            busy, exc_text = 1, str(exc)
+        else:
+            exc_text = "a reader holds it"
+        if busy:
+            log.warning("journal: WAL not truncated after an erasure (%s)", exc_text)
+
+    def reseal_snapshots(self, only_plaintext: bool = False) -> int:
+        """Seal every snapshot file again with the vault's current key (`only_plaintext`:
+        just those written before encryption); returns how many files were rewritten."""
+        if self.vault is None:
+            return 0
+        with self._lock:
+            rels = [
+                r[0]
+                for r in self._db.execute("SELECT snapshot FROM events WHERE snapshot IS NOT NULL")
+            ]
+        done = 0
+        for rel in rels:
+            try:
+                done += self.snapshots.reseal(rel, only_plaintext)
+            except OSError as exc:
+                log.warning("journal: cannot re-seal snapshot %s: %s", rel, exc)
+        return done
+
+    def meta(self, key: str, value: str | None = None) -> str | None:
+        """Read (or, with `value`, write) one of the journal's own settings."""
+        with self._lock:
+            if value is not None:
+                with self._tx() as db:
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value)
+                    )
+                return value
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
