@@ -332,6 +332,26 @@ def cmd_bench_idle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_detect(args: argparse.Namespace) -> int:
+    """Detection per processed frame of the shared clips: around tracks vs OpenCV's YuNet."""
+    from facegate.engine import FaceEngine
+    from facegate_bench import detect
+
+    cfg = config_from_args(args)
+    data = _optional_data(None, "video")
+    report = detect.run(
+        FaceEngine(cfg.engine),
+        data.parent if data else None,
+        args.clips,
+        cfg=cfg.runtime.regions,
+        rounds=args.rounds,
+        every=args.every,
+        max_frames=args.max_frames,
+    )
+    emit(args, report, detect.to_text(report))
+    return 0
+
+
 def cmd_bench_search(args: argparse.Namespace) -> int:
     """1:N search time from 1k to 1M templates, against the previous matcher."""
     from facegate_bench import search
@@ -581,6 +601,16 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
     sp.set_defaults(func=cmd_bench_idle)
     sp.add_argument("--seconds", type=float, default=20.0, help="length of the empty scene")
     sp.add_argument("--sizes", default="720p,1080p", help="frame sizes: 720p, 1080p")
+    sp = bsub.add_parser(
+        "detect",
+        help="detection per processed frame: around tracks vs cv2.FaceDetectorYN",
+        parents=[common],
+    )
+    sp.set_defaults(func=cmd_bench_detect)
+    sp.add_argument("clips", nargs="*", metavar="CLIP", help="videos (default: shared clips)")
+    sp.add_argument("--rounds", type=int, default=3, help="interleaved passes over each clip")
+    sp.add_argument("--every", type=int, default=2, help="process every N-th frame")
+    sp.add_argument("--max-frames", type=int, help="use the first N frames of each clip")
     sp = bsub.add_parser(
         "search", help="1:N search time, 1k to 1M templates, vs the previous matcher"
     )

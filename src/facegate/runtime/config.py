@@ -12,6 +12,7 @@ from facegate.runtime.idle import IdleConfig
 from facegate.runtime.journal import JournalConfig
 from facegate.runtime.liveness.config import LivenessConfig
 from facegate.runtime.quality import QualityConfig
+from facegate.runtime.regions import RegionConfig
 from facegate.runtime.sources.config import SourceConfig
 from facegate.schema import StrictModel
 
@@ -28,6 +29,7 @@ class RuntimeConfig(StrictModel):
     quality: QualityConfig = QualityConfig()
     liveness: LivenessConfig = LivenessConfig()
     idle: IdleConfig = IdleConfig()
+    regions: RegionConfig = RegionConfig()
     track_max_age_s: float = Field(1.0, gt=0, description="a face unseen this long has left")
     gallery_reload_s: float = Field(5.0, gt=0, description="pick up new enrolments this often")
     retention_every_s: float = Field(3600.0, gt=0)

@@ -111,6 +111,7 @@ class Entrance:
                 scheduler=self.scheduler,
                 track_max_age_s=rc.track_max_age_s,
                 idle=rc.idle,
+                regions=rc.regions,
             )
         except BaseException:
             self._stack.close()

@@ -1,9 +1,11 @@
 """The entrance runtime: one loop over the newest frame, each stage doing one thing.
 
-    source -> detect -> track -> quality + liveness -> embed (fast model, batched) -> match
-           -> decide (second model on the best shot) -> door + journal
+    source -> idle gate -> detect (whole frame, or around tracks) -> track -> quality + liveness
+           -> embed (fast model, batched) -> match -> decide (second model on the best shot)
+           -> door + journal
 
-Work is spent where it changes a decision: every frame is detected (tracking needs it), but a
+Work is spent where it changes a decision: frames of an empty scene are gated (`idle`), a
+visit's frames are detected around the tracked faces (`regions`), a
 face is embedded only while its track is undecided, only on good shots, and within a budget;
 the slower recogniser runs once per visit, on the best shot. Events from other threads (camera
 outages, door adapter failures) go through the same `emit`, which is thread-safe.
@@ -32,6 +34,7 @@ from facegate.runtime.idle import IdleConfig, IdleGate
 from facegate.runtime.liveness.base import Liveness, NoLiveness
 from facegate.runtime.memory import release_free_memory
 from facegate.runtime.quality import QualityConfig, assess
+from facegate.runtime.regions import RegionConfig, RegionDetector
 from facegate.runtime.scheduler import Scheduler
 from facegate.runtime.sources import Clock, Source, VirtualClock
 from facegate.runtime.tracker import Tracker
@@ -45,6 +48,7 @@ STAGES = ("read", "gate", "detect", "track", "quality", "embed", "decide", "emit
 class RunStats:
     frames: int = 0
     detected: int = 0  # frames the detector ran on (the rest the idle gate skipped)
+    detected_in_regions: int = 0  # of those, only around the tracked faces (runtime.regions)
     wall_s: float = 0.0
     events: dict[str, int] = field(default_factory=dict)
     stage_s: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
@@ -58,6 +62,7 @@ class RunStats:
         return {
             "frames": self.frames,
             "detected": self.detected,
+            "detected_in_regions": self.detected_in_regions,
             "seconds": round(self.wall_s, 3),
             "fps": round(self.fps, 2),
             "events": self.events,
@@ -90,6 +95,7 @@ class Runtime:
         scheduler: Scheduler | None = None,
         track_max_age_s: float = 1.0,
         idle: IdleConfig | None = None,
+        regions: RegionConfig | None = None,
     ) -> None:
         if events is not None and sinks:
             raise ValueError("give the sinks to the EventBus, or sinks without one")
@@ -102,6 +108,7 @@ class Runtime:
         self.liveness = liveness or NoLiveness()
         self.tracker = Tracker(max_age_s=track_max_age_s)
         self.idle = IdleGate(idle)
+        self.detector = RegionDetector(engine.detector, regions, engine.config.detector.max_side)
         self.events = events or EventBus(sinks or [])
         self.scheduler = scheduler or Scheduler()
         self.fast = engine.embedder()
@@ -156,9 +163,10 @@ class Runtime:
             self._account(t0, t1, (time.perf_counter() - t1,), virtual)
             return True
         tg = time.perf_counter()
-        detected = self.engine.detect(frame.image)
+        detected = self.detector.detect(frame.image, frame.t, self.tracker.tracks.values())
         self.idle.after_detection(frame.t, bool(detected))
         self.stats.detected += 1
+        self.stats.detected_in_regions = self.detector.region_frames
         t2 = time.perf_counter()
         assigned, ended = self.tracker.update(detected, frame.t)
         t3 = time.perf_counter()
