@@ -36,7 +36,7 @@ from facegate.runtime.memory import release_free_memory
 from facegate.runtime.quality import QualityConfig, assess
 from facegate.runtime.regions import RegionConfig, RegionDetector
 from facegate.runtime.scheduler import Scheduler
-from facegate.runtime.sources import Clock, Source, VirtualClock
+from facegate.runtime.sources import Clock, Frame, Source, VirtualClock
 from facegate.runtime.tracker import Tracker
 
 log = logging.getLogger("facegate.runtime")
@@ -125,6 +125,10 @@ class Runtime:
         )
         self.evidence: dict[int, TrackEvidence] = {}
         self.stats = RunStats(events=self.events.counts)
+        # the newest frame read and when (wall clock): a reference, kept for the server's
+        # live view, which encodes it only when someone asks (`EntranceManager.latest_frame`)
+        self.last_frame: Frame | None = None
+        self.last_frame_at = 0.0
         self._warm = False
 
     def load_galleries(self) -> dict[str, Gallery]:
@@ -152,6 +156,8 @@ class Runtime:
         frame = self.source.read()
         t1 = time.perf_counter()
         st["read"] += t1 - t0
+        if frame is not None:
+            self.last_frame, self.last_frame_at = frame, time.time()
         if frame is None:
             for track in self.tracker.flush():
                 self._finish(track.id)
