@@ -26,6 +26,15 @@ class StrictModel(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
+def no_control_chars(value: str, what: str = "the value") -> str:
+    """Refuse CR, LF, NUL and every other control character in a URL, host or header:
+    a CR/LF in an RTSP or HTTP URL becomes an extra request line or header on the wire
+    (request smuggling), whatever the address looked like when it was saved."""
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in value):
+        raise ValueError(f"{what} must not contain control characters (CR, LF, tab, NUL, ...)")
+    return value
+
+
 def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A YAML (or JSON) file whose top level is a mapping; `ConfigError` says what is wrong."""
     path = Path(path)

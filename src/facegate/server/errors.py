@@ -43,6 +43,18 @@ class BadCursor(Invalid):
     code = "bad_cursor"
 
 
+class SecretRequired(Invalid):
+    """`***` (a masked secret read back) where no stored secret may be put back."""
+
+    code = "secret_required"
+
+
+class NotAllowed(Invalid):
+    """A source, host or file outside what the server config lets an operator use."""
+
+    code = "not_allowed"
+
+
 class NotFound(ServerError):
     """The object the request is about does not exist."""
 

@@ -12,10 +12,11 @@ import logging
 import os
 import secrets
 import threading
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from facegate.masking import Destination, Secret
 from facegate.runtime.doors.base import (
     DoorConfigBase,
     DoorError,
@@ -23,6 +24,7 @@ from facegate.runtime.doors.base import (
     render_template,
     template_values,
 )
+from facegate.schema import no_control_chars
 
 if TYPE_CHECKING:
     from paho.mqtt.client import Client
@@ -36,17 +38,24 @@ def _default_payload() -> dict[str, Any]:
 
 class MqttDoorConfig(DoorConfigBase):
     kind: Literal["mqtt"]
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
+    host: Annotated[str, Destination()] = "127.0.0.1"
+    port: Annotated[int, Destination()] = Field(1883, ge=1, le=65535)
     topic: str = Field("facegate/{entrance}/open", description="placeholders allowed")
-    payload: dict[str, Any] = Field(
+    payload: Annotated[dict[str, Any], Secret("mapping")] = Field(
         default_factory=_default_payload, description="JSON payload template"
     )
     qos: Literal[0, 1, 2] = 1
     username: str | None = None
-    password: str | None = None
+    password: Annotated[str | None, Secret("value")] = Field(
+        None, description="write-only: read back as *** once set"
+    )
     timeout_s: float = Field(2.0, gt=0, le=60, description="connect and PUBACK wait, each")
     keepalive_s: int = Field(30, ge=5, le=3600)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        return no_control_chars(v, "the broker host")
 
     @field_validator("topic")
     @classmethod

@@ -7,10 +7,11 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
+from facegate.masking import Secret
 from facegate.runtime.doors.base import (
     DoorConfigBase,
     DoorError,
@@ -18,6 +19,7 @@ from facegate.runtime.doors.base import (
     render_template,
     template_values,
 )
+from facegate.schema import no_control_chars
 
 
 def _default_body() -> dict[str, Any]:
@@ -26,10 +28,15 @@ def _default_body() -> dict[str, Any]:
 
 class WebhookDoorConfig(DoorConfigBase):
     kind: Literal["webhook"]
-    url: str = Field(description="http(s) URL; may contain {entrance} {reason} {pulse_s} {time}")
+    url: Annotated[str, Secret("url")] = Field(
+        description="http(s) URL; may contain {entrance} {reason} {pulse_s} {time}; "
+        "its password and token-like parameters are write-only (read back as ***)"
+    )
     method: Literal["POST", "GET", "PUT"] = "POST"
-    headers: dict[str, str] = Field(default_factory=dict)
-    body: dict[str, Any] = Field(
+    headers: Annotated[dict[str, str], Secret("mapping")] = Field(
+        default_factory=dict, description="credential-like values are write-only"
+    )
+    body: Annotated[dict[str, Any], Secret("mapping")] = Field(
         default_factory=_default_body,
         description="JSON body template (not sent with GET); placeholders as in url",
     )
@@ -39,10 +46,20 @@ class WebhookDoorConfig(DoorConfigBase):
     @classmethod
     def _http_only(cls, v: str) -> str:
         # urllib would also happily "open" file:// or ftp:// URLs and report success.
+        # The URL is not quoted back: it may carry a token.
+        no_control_chars(v, "the webhook url")
         scheme = urllib.parse.urlsplit(v).scheme.lower()
         if scheme not in ("http", "https"):
-            raise ValueError(f"webhook url must be http:// or https://, got {v!r}")
+            raise ValueError(f"webhook url must be http:// or https://, not {scheme or 'none'}")
         check_template(v, "url")
+        return v
+
+    @field_validator("headers")
+    @classmethod
+    def _header_lines(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, value in v.items():
+            no_control_chars(name, "a header name")
+            no_control_chars(value, f"header {name}")
         return v
 
     @field_validator("body")

@@ -13,11 +13,11 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import cv2
 import numpy as np
 
+from facegate.masking import mask_url
 from facegate.runtime.sources.base import URL_SCHEMES, Frame
 
 log = logging.getLogger(__name__)
@@ -37,17 +37,9 @@ StatusCallback = Callable[[str, str], None]
 
 
 def redact(uri: str) -> str:
-    """rtsp://user:secret@host -> rtsp://user:***@host: names end up in logs and journals."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return uri
-    if parts.password is None:
-        return uri
-    netloc = f"{parts.username}:***@{parts.hostname}"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """rtsp://user:secret@host/x?token=t -> rtsp://user:***@host/x?token=***: names end up in
+    logs, journals and status pages (`facegate.masking.mask_url`, the API's own masking)."""
+    return mask_url(uri)
 
 
 def default_capture_factory(uri: str | int, timeout_s: float = 5.0) -> Capture:

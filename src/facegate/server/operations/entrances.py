@@ -5,12 +5,15 @@ one transaction, then the entrance's runtime restarts with it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from facegate import masking
 from facegate.errors import ConfigError, FaceGateError
 from facegate.runtime.decision import DecisionConfig
 from facegate.runtime.doors import DoorConfig
@@ -27,21 +30,31 @@ from facegate.server.errors import (
     BadThreshold,
     Disabled,
     DuplicateName,
+    SecretRequired,
 )
 from facegate.server.operations.common import audit, fetch, require
 from facegate.server.schemas import EntranceIn, EntranceOut, EntranceUpdate, OpenOut
 from facegate.server.state import ServerState
 
 _door = TypeAdapter(DoorConfig)
+M = TypeVar("M", bound=BaseModel)
+
+
+def _masked_source(source: dict | None) -> dict | None:
+    """A stored source as every reader sees it: a URL's password and tokens as ***."""
+    return masking.masked(SourceConfig.model_validate(source)) if source else None
 
 
 def entrance_out(state: ServerState, row: Entrance) -> EntranceOut:
+    """An entrance as the API and the UI show it, to every role: secrets (camera and broker
+    passwords, door tokens, credential headers) are write-only and read back as ***
+    (`facegate.masking`); sending *** back keeps the stored secret (`update_entrance`)."""
     return EntranceOut(
         id=row.id,
         name=row.name,
         enabled=row.enabled,
-        source=SourceConfig.model_validate(row.source) if row.source else None,
-        door=_door.validate_python(row.door),
+        source=SourceConfig.model_validate(_masked_source(row.source)) if row.source else None,
+        door=_door.validate_python(masking.masked(_door.validate_python(row.door))),
         decision=DecisionConfig.model_validate(row.decision),
         quality=QualityConfig.model_validate(row.quality),
         liveness=LivenessConfig.model_validate(row.liveness or {}),
@@ -139,6 +152,16 @@ def check_decision(state: ServerState, decision: DecisionConfig) -> None:
             raise BadThreshold(str(exc)) from None
 
 
+def _with_secrets(new: M | None, stored: dict | None, parse: Callable[[dict], M]) -> M | None:
+    """`new` with *** put back from the stored settings (same destination only)."""
+    if new is None:
+        return None
+    try:
+        return masking.restore(new, parse(stored) if stored else None)
+    except masking.SecretRequired as exc:
+        raise SecretRequired(str(exc)) from None
+
+
 # -- changes ---------------------------------------------------------------------------------
 
 
@@ -153,15 +176,17 @@ def create_entrance(
     decision = body.decision if "decision" in given else rc.decision
     quality = body.quality if "quality" in given else rc.quality
     liveness = body.liveness if "liveness" in given else rc.liveness
-    check_source(body.source)
+    source = _with_secrets(body.source, None, SourceConfig.model_validate)
+    door = _with_secrets(body.door, None, _door.validate_python)
+    check_source(source)
     check_liveness(liveness)
     check_decision(state, decision)
     _name_free(session, body.name)
     row = Entrance(
         name=body.name,
         enabled=body.enabled,
-        source=body.source.model_dump(mode="json") if body.source else None,
-        door=body.door.model_dump(mode="json"),
+        source=source.model_dump(mode="json") if source else None,
+        door=door.model_dump(mode="json"),
         decision=decision.model_dump(mode="json"),
         quality=quality.model_dump(mode="json"),
         liveness=liveness.model_dump(mode="json"),
@@ -175,7 +200,7 @@ def create_entrance(
         "entrance_create",
         f"entrance:{row.id}",
         name=row.name,
-        source=row.source,
+        source=_masked_source(row.source),
         door=row.door.get("kind"),
         liveness=liveness.active_checks(),
     )
@@ -189,13 +214,15 @@ def update_entrance(
 ) -> EntranceOut:
     """Change the given settings, audited; the entrance's runtime restarts with them."""
     require(who, Role.OPERATOR)
+    row = fetch(session, Entrance, entrance_id, "entrance")
+    source = _with_secrets(body.source, row.source, SourceConfig.model_validate)
+    door = _with_secrets(body.door, row.door, _door.validate_python)
     if not body.clear_source:
-        check_source(body.source)
+        check_source(source)
     if body.liveness is not None:
         check_liveness(body.liveness)
     if body.decision is not None:
         check_decision(state, body.decision)
-    row = fetch(session, Entrance, entrance_id, "entrance")
     changed = sorted(body.model_dump(exclude_unset=True))
     if body.name is not None:
         _name_free(session, body.name, but=row.id)
@@ -204,14 +231,23 @@ def update_entrance(
         row.enabled = body.enabled
     if body.clear_source:
         row.source = None
-    elif body.source is not None:
-        row.source = body.source.model_dump(mode="json")
-    for key in ("door", "decision", "quality", "liveness"):
+    elif source is not None:
+        row.source = source.model_dump(mode="json")
+    if door is not None:
+        row.door = door.model_dump(mode="json")
+    for key in ("decision", "quality", "liveness"):
         value = getattr(body, key)
         if value is not None:
             setattr(row, key, value.model_dump(mode="json"))
     bump(session, RULES)
-    audit(session, who, "entrance_update", f"entrance:{row.id}", fields=changed, source=row.source)
+    audit(
+        session,
+        who,
+        "entrance_update",
+        f"entrance:{row.id}",
+        fields=changed,
+        source=_masked_source(row.source),
+    )
     session.commit()
     state.entrances.restart(row.id)
     return entrance_out(state, row)
