@@ -62,6 +62,24 @@ def default_data_dir() -> Path:
     return Path(base) / "facegate" / "server"
 
 
+class SignInLimits(StrictModel):
+    """Password guessing is throttled by counting failed sign-ins in the database (every
+    replica sees the same counts). Two limits, each a sliding window: one account from one
+    client is refused for a short while after a few failures (a mistyped password costs a
+    person minutes, and an attacker elsewhere cannot lock a real admin out), and one client
+    (IP address) is refused for longer after more failures on any accounts. Refused
+    attempts are answered 429 with Retry-After and are not counted, so the lock ends."""
+
+    account_failures: int = Field(
+        5, ge=1, description="failed sign-ins of one account from one client in the window"
+    )
+    account_window_min: float = Field(15.0, gt=0, description="that window, minutes")
+    client_failures: int = Field(
+        20, ge=1, description="failed sign-ins from one client (any accounts) in the window"
+    )
+    client_window_min: float = Field(60.0, gt=0, description="that window, minutes")
+
+
 class ServerConfig(StrictModel):
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8000, ge=1, le=65535, description="$FACEGATE_PORT overrides it")
@@ -82,6 +100,9 @@ class ServerConfig(StrictModel):
         "random one is printed once, at first start",
     )
     token_ttl_h: float = Field(12.0, gt=0, description="how long a sign-in lasts")
+    sign_in: SignInLimits = Field(
+        default_factory=SignInLimits, description="throttling of failed password sign-ins"
+    )
     max_upload_mb: float = Field(15.0, gt=0, description="largest accepted photo upload")
     db_timeout_s: float = Field(5.0, gt=0, description="wait this long for a locked database")
     run_entrances: bool = Field(True, description="run the enabled entrances in this process")

@@ -12,10 +12,13 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from facegate.errors import ConfigError
 from facegate.server.db.models import ApiKey, AuthToken, User, utcnow
+from facegate.server.passwords import password_problem
 
 COOKIE = "facegate_token"
 _hasher = PasswordHasher()
@@ -60,8 +63,14 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def find_user(session: Session, username: str) -> User | None:
+    """The user of this name, whatever its case ("Ann" signs in as "ann"): usernames are
+    unique regardless of case (revision 0003)."""
+    return session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    user = session.scalar(select(User).where(User.username == username))
+    user = find_user(session, username)
     if user is None or not user.active:
         _hasher.hash(password)  # same work either way: no user enumeration by timing
         return None
@@ -98,9 +107,34 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     return Principal(f"user:{user.username}", Role(user.role), user.id)
 
 
+KEY_USE_RESOLUTION = timedelta(minutes=1)
+
+
 def principal_for_key(session: Session, key: str) -> Principal | None:
+    """The key's caller, or None for an unknown or expired key. Notes when the key was used,
+    at most once a minute per key (a conditional UPDATE, so replicas do not pile up writes):
+    a request with a key stays a read almost always. A busy database skips the note."""
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
-    return Principal(f"key:{row.name}", Role(row.role)) if row else None
+    if row is None:
+        return None
+    now = utcnow()
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    stale = now - KEY_USE_RESOLUTION
+    if row.last_used_at is None or row.last_used_at < stale:
+        try:
+            session.execute(
+                update(ApiKey)
+                .where(
+                    ApiKey.id == row.id,
+                    or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale),
+                )
+                .values(last_used_at=now)
+            )
+            session.commit()
+        except OperationalError:
+            session.rollback()
+    return Principal(f"key:{row.name}", Role(row.role))
 
 
 def new_api_key() -> str:
@@ -115,6 +149,9 @@ def ensure_admin(session: Session, username: str, password: str | None) -> str |
     generated = None
     if not password:
         password = generated = secrets.token_urlsafe(12)
+    problem = None if generated else password_problem(password, username)
+    if problem:  # refuse to start rather than open the server with a guessable admin
+        raise ConfigError(f"server.admin_password ($FACEGATE_ADMIN_PASSWORD) is refused: {problem}")
     session.add(
         User(
             username=username,

@@ -23,6 +23,12 @@ def get_state(request: Request) -> ServerState:
 State = Annotated[ServerState, Depends(get_state)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's IP address, as sign-in throttling counts it (behind a reverse proxy,
+    uvicorn's --proxy-headers makes this the real client's; see docs/deploy.md)."""
+    return request.client.host if request.client else "unknown"
+
+
 def get_session(state: State) -> Iterator[Session]:
     """One session per request; routes commit explicitly, anything else rolls back."""
     with state.sessions() as session:

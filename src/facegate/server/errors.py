@@ -93,6 +93,29 @@ class BadCredentials(ServerError):
     code = "bad_credentials"
 
 
+class WeakPassword(Invalid):
+    """A new password the password policy refuses; the message names the rule."""
+
+    code = "weak_password"
+
+
+class TooManyAttempts(ServerError):
+    """Sign-in refused without checking the password: too many recent failures for this
+    account from this client, or from this client; `retry_after` is in seconds."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CrossOrigin(Forbidden):
+    """A cookie-authenticated change sent from another origin (CSRF)."""
+
+    code = "cross_origin"
+
+
 class PhotoRejected(ServerError):
     """An enrolment photo was refused; `cause` is the engine's reason (no face, too small,
     not an image, ...), whose code this error carries."""

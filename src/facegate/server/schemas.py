@@ -59,6 +59,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "no such object"),
         (409, "conflict (duplicate name)"),
         (413, "upload too large"),
+        (429, "too many failed sign-ins: wait Retry-After seconds"),
         (503, "database busy or unavailable"),
     )
 }
@@ -79,16 +80,27 @@ class Me(BaseModel):
     role: Role
 
 
+_PASSWORD = (
+    "at least 8 characters, not the username, not on the list of common passwords "
+    "(`facegate.server.passwords`); a weak one is refused with 400 `weak_password`"
+)
+
+
 class UserIn(In):
-    username: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    username: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.@-]+$",
+        description="unique regardless of case; sign-in ignores case",
+    )
+    password: str = Field(max_length=256, description=_PASSWORD)
     role: Role = Role.VIEWER
 
     _c = field_validator("password")(_clean)
 
 
 class UserUpdate(In):
-    password: str | None = Field(None, min_length=8, max_length=256)
+    password: str | None = Field(None, max_length=256, description=_PASSWORD)
     role: Role | None = None
     active: bool | None = None
 
@@ -104,8 +116,20 @@ class UserOut(Out):
 class ApiKeyIn(In):
     name: str = Field(min_length=1, max_length=128)
     role: Role = Role.OPERATOR
+    expires_at: datetime | None = Field(
+        None, description="refused from then on (naive times are UTC); default: never"
+    )
+    ttl_days: float | None = Field(
+        None, gt=0, le=36500, description="or: refused this many days after creation"
+    )
 
     _c = field_validator("name")(_clean)
+
+    @model_validator(mode="after")
+    def _one_expiry(self):
+        if self.expires_at is not None and self.ttl_days is not None:
+            raise ValueError("give expires_at or ttl_days, not both")
+        return self
 
 
 class ApiKeyOut(Out):
@@ -114,6 +138,10 @@ class ApiKeyOut(Out):
     prefix: str = Field(description="first characters of the key, to recognise it")
     role: Role
     created_at: datetime
+    expires_at: datetime | None = Field(description="refused from then on; null: never")
+    last_used_at: datetime | None = Field(
+        description="last request with this key (noted at most once a minute); null: never"
+    )
 
 
 class ApiKeyCreated(ApiKeyOut):

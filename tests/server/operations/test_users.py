@@ -6,12 +6,19 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from facegate.config import SignInLimits
 from facegate.server.auth import Role, principal_for_key, principal_for_token
 from facegate.server.db.models import AuditEntry
 from facegate.server.errors import BadCredentials, DuplicateName, Forbidden, LastAdmin, NotFound
 from facegate.server.operations import users
 from facegate.server.schemas import ApiKeyIn, UserIn, UserUpdate
 from tests.server.conftest import ADMIN, ADMIN_PASSWORD, OPERATOR
+
+CLIENT = "192.0.2.7"
+
+
+def sign_in(session: Session, name: str, password: str, ttl_h: float, via: str | None = None):
+    return users.sign_in(session, name, password, ttl_h, SignInLimits(), CLIENT, via=via)
 
 
 def test_a_user_cannot_be_created_twice(session: Session) -> None:
@@ -46,22 +53,22 @@ def test_only_admins_manage_users_and_the_last_admin_stays(session: Session) -> 
 
 def test_sign_in_sign_out_and_a_new_password_ends_sessions(session: Session) -> None:
     with pytest.raises(BadCredentials, match="wrong username or password"):
-        users.sign_in(session, "admin", "nope", 1.0)
+        sign_in(session, "admin", "nope", 1.0)
     with pytest.raises(BadCredentials):
-        users.sign_in(session, "nobody", ADMIN_PASSWORD, 1.0)
-    s = users.sign_in(session, "admin", ADMIN_PASSWORD, 2.0, via="ui")
+        sign_in(session, "nobody", ADMIN_PASSWORD, 1.0)
+    s = sign_in(session, "admin", ADMIN_PASSWORD, 2.0, via="ui")
     assert s.role == Role.ADMIN and s.ttl_h == 2.0
     assert principal_for_token(session, s.token).name == "user:admin"
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "sign_in")).one()
-    assert entry.actor == "user:admin" and entry.detail == {"via": "ui"}
+    assert entry.actor == "user:admin" and entry.detail == {"via": "ui", "client": CLIENT}
     users.sign_out(session, s.token)
     assert principal_for_token(session, s.token) is None
 
-    s = users.sign_in(session, "admin", ADMIN_PASSWORD, 1.0)
+    s = sign_in(session, "admin", ADMIN_PASSWORD, 1.0)
     admin = users.list_users(session)[0]
     users.update_user(session, ADMIN, admin.id, UserUpdate(password="a-new-password"))
     assert principal_for_token(session, s.token) is None
-    assert users.sign_in(session, "admin", "a-new-password", 1.0).token
+    assert sign_in(session, "admin", "a-new-password", 1.0).token
 
 
 def test_api_keys_are_shown_once_and_named_once(session: Session) -> None:

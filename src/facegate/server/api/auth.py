@@ -8,19 +8,26 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from facegate.server.auth import Principal
-from facegate.server.deps import DB, State, Viewer, get_principal
+from facegate.server.deps import DB, State, Viewer, client_address, get_principal
 from facegate.server.operations import users
 from facegate.server.schemas import ERRORS, Me, TokenOut
 
 router = APIRouter(prefix="/auth", tags=["auth"], responses={401: ERRORS[401]})
 
 
-@router.post("/token", response_model=TokenOut)
+@router.post("/token", response_model=TokenOut, responses={429: ERRORS[429]})
 def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], session: DB, state: State
+    request: Request,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: DB,
+    state: State,
 ) -> TokenOut:
-    """Exchange a username and password for a bearer token."""
-    s = users.sign_in(session, form.username, form.password, state.config.server.token_ttl_h)
+    """Exchange a username (any case) and password for a bearer token. After too many
+    failures: 429 with Retry-After (`server.sign_in`), the password not even checked."""
+    sc = state.config.server
+    s = users.sign_in(
+        session, form.username, form.password, sc.token_ttl_h, sc.sign_in, client_address(request)
+    )
     return TokenOut(access_token=s.token, expires_in=int(s.ttl_h * 3600), role=s.role)
 
 

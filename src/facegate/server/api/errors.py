@@ -42,6 +42,7 @@ from facegate.server.errors import (
     NotFound,
     PhotoRejected,
     ServerError,
+    TooManyAttempts,
 )
 
 log = logging.getLogger("facegate.server")
@@ -76,6 +77,8 @@ def status_for(exc: FaceGateError) -> int:
         return 422 if status == 400 else status
     if isinstance(exc, BadCredentials):
         return 401
+    if isinstance(exc, TooManyAttempts):
+        return 429
     if isinstance(exc, Forbidden):
         return 403
     if isinstance(exc, NotFound):
@@ -163,7 +166,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FaceGateError)
     async def _facegate(_: Request, exc: FaceGateError) -> JSONResponse:
-        return _body(status_for(exc), exc.code, str(exc), reason_for(exc))
+        wait = getattr(exc, "retry_after", None)  # TooManyAttempts: when to try again
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return _body(status_for(exc), exc.code, str(exc), reason_for(exc), headers)
 
     @app.exception_handler(IntegrityError)
     async def _conflict(_: Request, exc: IntegrityError) -> JSONResponse:

@@ -22,8 +22,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from facegate.errors import FaceGateError
 from facegate.runtime.events import Decision
 from facegate.server.auth import COOKIE, Principal, Role, principal_for_token
-from facegate.server.deps import DB, State
-from facegate.server.errors import BadCredentials, BadCursor, Conflict, Forbidden, NotFound
+from facegate.server.deps import DB, State, client_address
+from facegate.server.errors import (
+    BadCredentials,
+    BadCursor,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyAttempts,
+)
 from facegate.server.operations import entrances, events, residents, rules, users
 from facegate.server.state import ServerState
 from facegate.server.ui.forms import (
@@ -72,8 +79,10 @@ def login(
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
 ) -> Response:
+    sc = state.config.server
+    client = client_address(request)
     try:
-        s = users.sign_in(session, username, password, state.config.server.token_ttl_h, via="ui")
+        s = users.sign_in(session, username, password, sc.token_ttl_h, sc.sign_in, client, via="ui")
     except BadCredentials:
         return templates.TemplateResponse(
             request,
@@ -81,8 +90,24 @@ def login(
             {"who": None, "error": "Wrong username or password."},
             status_code=401,
         )
+    except TooManyAttempts as exc:  # the password was not checked
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"who": None, "error": f"Sign-in refused: {exc}."},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     resp = RedirectResponse("/", status_code=303)
-    resp.set_cookie(COOKIE, s.token, max_age=int(s.ttl_h * 3600), httponly=True, samesite="strict")
+    # Secure when the browser came over TLS (behind a proxy: uvicorn --proxy-headers)
+    resp.set_cookie(
+        COOKIE,
+        s.token,
+        max_age=int(s.ttl_h * 3600),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
     return resp
 
 
