@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from facegate.models.config import (
     DetectorConfig,
@@ -109,6 +110,24 @@ class ServerConfig(StrictModel):
     default_entrance: str = Field(
         "main", min_length=1, description="created at first start, from `runtime:`"
     )
+    timezone: str = Field(
+        "UTC",
+        description="the site's time zone (IANA name, e.g. Europe/Berlin): times in the web "
+        "UI and the CSV export, and the day the dashboard counts",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        """Refused at start-up, not at the first page view: a typo would otherwise show
+        every event an hour or more off without a word."""
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {v!r}: use an IANA name such as Europe/London or UTC"
+            ) from None
+        return v
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -262,6 +262,17 @@ class EntranceManager:
             return EntranceStatus(state="stopped")
         return worker.status.model_copy(update={"liveness": worker.liveness_status()})
 
+    def latest_frame(self, entrance_id: int) -> tuple[Any, float] | None:
+        """The newest camera frame of a running entrance (BGR) and its wall-clock time; the
+        runtime keeps only a reference, so the caller encodes it (and only when asked)."""
+        with self._lock:
+            worker = self._workers.get(entrance_id)
+        entrance = worker.entrance if worker is not None else None
+        frame = entrance.runtime.last_frame if entrance is not None else None
+        if frame is None:
+            return None
+        return frame.image, entrance.runtime.last_frame_at
+
     def wait(self, entrance_id: int, timeout: float) -> EntranceStatus:
         """Block until the entrance's runtime ends (file sources), for tests and tools."""
         with self._lock:

@@ -431,6 +431,11 @@ class EventOut(BaseModel):
     person: str | None
     person_id: int | None
     reason: str
+    summary: str = Field(
+        "",
+        description="what happened, in plain English (e.g. 'Recognised Ann Lee; door "
+        "opened'); `reason` and `scores` keep the engineer's detail",
+    )
     track: int | None
     scores: dict[str, float]
     liveness: dict[str, Any]

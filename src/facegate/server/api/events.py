@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from facegate.runtime.events import Decision
 from facegate.server.deps import DB, State, Viewer
-from facegate.server.operations import events
+from facegate.server.i18n import COOKIE as LANG_COOKIE
+from facegate.server.i18n import Translator, negotiate
+from facegate.server.operations import event_export, events
 from facegate.server.schemas import DB_INT, ERRORS, AuditOut, EventPage
 
 router = APIRouter(tags=["events"], responses={k: ERRORS[k] for k in (401, 403, 503)})
@@ -53,6 +56,48 @@ def list_events(
         url = request.url.include_query_params(cursor=next_cursor)
         nxt = f"{url.path}?{url.query}"
     return EventPage(items=items, limit=limit, next_cursor=next_cursor, next=nxt)
+
+
+@router.get(
+    "/events.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, 404: ERRORS[404]},
+)
+def events_csv(
+    request: Request,
+    state: State,
+    session: DB,
+    who: Viewer,
+    entrance: Annotated[str | None, Query(max_length=128)] = None,
+    person: Annotated[str | None, Query(max_length=200, description="name as enrolled")] = None,
+    resident_id: Annotated[int | None, Query(ge=1, le=DB_INT)] = None,
+    decision: Decision | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> StreamingResponse:
+    """The events `GET /events` would list with these filters, all of them (up to
+    100,000, newest first) as CSV: times in the site's zone (`server.timezone`) with their
+    offset, a plain-language `what happened` in the language of `Accept-Language` (or the
+    UI's language cookie), and the engineer's `reason` and `scores`. Cells that start with
+    = + - @ are prefixed with an apostrophe, so a spreadsheet never runs them."""
+    f = events.EventFilter(
+        entrance=entrance,
+        person=person,
+        decision=decision,
+        since=events.epoch(since),
+        until=events.epoch(until),
+    )
+    lang = negotiate(request.headers.get("accept-language"), request.cookies.get(LANG_COOKIE))
+    zone = ZoneInfo(state.config.server.timezone)
+    chunks = event_export.events_csv(
+        session, state.journal, f, zone, Translator(lang), resident_id=resident_id
+    )
+    stamp = datetime.now(zone).strftime("%Y%m%d-%H%M")
+    return StreamingResponse(
+        (c.encode() for c in chunks),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="facegate-events-{stamp}.csv"'},
+    )
 
 
 @router.get(

@@ -18,6 +18,7 @@ from facegate.runtime.events import Decision
 from facegate.runtime.journal import Journal
 from facegate.server.db.models import AuditEntry, Resident
 from facegate.server.errors import BadCursor, NotFound
+from facegate.server.operations.event_text import describe_event
 from facegate.server.schemas import AuditOut, EventOut
 
 SNAPSHOT = re.compile(r"^\d{4}/\d{2}/\d{2}/[0-9a-f]{32}\.jpg$")
@@ -25,6 +26,7 @@ SNAPSHOT_URL = "/api/v1/snapshots/"  # where the API serves `snapshot_path`
 
 
 def event_out(d: dict[str, Any]) -> EventOut:
+    """A journal row as the API shows it, with its plain-language `summary`."""
     return EventOut(
         id=d["id"],
         time=datetime.fromtimestamp(d["time"], UTC),
@@ -33,6 +35,7 @@ def event_out(d: dict[str, Any]) -> EventOut:
         person=d["person"],
         person_id=d["person_id"],
         reason=d["reason"],
+        summary=describe_event(d),
         track=d["track"],
         scores=d["scores"],
         liveness=d["liveness"],
@@ -117,6 +120,16 @@ def event_page(
     return rows, encode_cursor(rows[-1]) if more and rows else None
 
 
+def resolve_resident(session: Session, f: EventFilter, resident_id: int | None) -> EventFilter:
+    """`f` filtered by the resident's current name (`NotFound` when there is none)."""
+    if resident_id is None:
+        return f
+    name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
+    if name is None:
+        raise NotFound.of("resident", resident_id)
+    return EventFilter(f.entrance, name, f.decision, f.since, f.until)
+
+
 def list_events(
     session: Session,
     journal: Journal,
@@ -127,11 +140,7 @@ def list_events(
 ) -> tuple[list[EventOut], str | None]:
     """`event_page` as response models; `resident_id` filters by that resident's name (the
     journal keeps names as enrolled), `NotFound` when there is no such resident."""
-    if resident_id is not None:
-        name = session.scalar(select(Resident.name).where(Resident.id == resident_id))
-        if name is None:
-            raise NotFound.of("resident", resident_id)
-        f = EventFilter(f.entrance, name, f.decision, f.since, f.until)
+    f = resolve_resident(session, f, resident_id)
     session.rollback()  # the journal is read with no database transaction open
     rows, next_cursor = event_page(journal, f, limit, cursor)
     return [event_out(d) for d in rows], next_cursor

@@ -10,29 +10,19 @@ client with the same role could not, and nothing differently. A refusal
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from facegate.errors import FaceGateError
-from facegate.runtime.events import Decision
-from facegate.server.auth import COOKIE, Principal, Role, principal_for_token
+from facegate.server.auth import COOKIE, Principal, Role
 from facegate.server.deps import DB, State, client_address
-from facegate.server.errors import (
-    BadCredentials,
-    BadCursor,
-    Conflict,
-    Forbidden,
-    NotFound,
-    TooManyAttempts,
-)
+from facegate.server.errors import BadCredentials, Conflict, Forbidden, NotFound, TooManyAttempts
 from facegate.server.operations import entrances, events, residents, rules, users
 from facegate.server.state import ServerState
+from facegate.server.ui.common import login_redirect, page, templates, who_of
 from facegate.server.ui.forms import (
     CONFIRM_BY,
     DOOR_KINDS,
@@ -42,28 +32,11 @@ from facegate.server.ui.forms import (
     EntranceForm,
     FormError,
 )
+from facegate.server.ui.pages import dashboard, language
+from facegate.server.ui.pages import events as events_pages
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-
-
-def _who(request: Request, session: DB) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    who = principal_for_token(session, token) if token else None
-    session.rollback()
-    return who
-
-
-def _page(
-    request: Request, name: str, who: Principal, status_code: int = 200, **ctx: object
-) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, name, {"who": who, "Role": Role, **ctx}, status_code=status_code
-    )
-
-
-def _login_redirect() -> RedirectResponse:
-    return RedirectResponse("/login", status_code=303)
+_who, _page, _login_redirect = who_of, page, login_redirect
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -119,21 +92,6 @@ def logout(request: Request, session: DB) -> Response:
     resp = _login_redirect()
     resp.delete_cookie(COOKIE)
     return resp
-
-
-@router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: DB, state: State) -> Response:
-    who = _who(request, session)
-    if who is None:
-        return _login_redirect()
-    return _page(
-        request,
-        "dashboard.html",
-        who,
-        entrances=entrances.list_entrances(session, state),
-        events=events.latest_events(state.journal, 10),
-        residents=residents.count_residents(session),
-    )
 
 
 @router.get("/residents", response_class=HTMLResponse)
@@ -326,53 +284,6 @@ def rules_page(request: Request, session: DB) -> Response:
     )
 
 
-EVENTS_PER_PAGE = 50
-
-
-@router.get("/events", response_class=HTMLResponse)
-def events_page(
-    request: Request,
-    session: DB,
-    state: State,
-    entrance: str = "",
-    person: str = "",
-    decision: str = "",
-    cursor: str = "",
-) -> Response:
-    """The event log a page at a time (`operations.events.list_events`, as
-    `GET /api/v1/events`)."""
-    who = _who(request, session)
-    if who is None:
-        return _login_redirect()
-    dec = Decision(decision) if decision in {d.value for d in Decision} else None
-    f = events.EventFilter(entrance=entrance or None, person=person or None, decision=dec)
-    error = None
-    try:
-        rows, next_cursor = events.list_events(
-            session, state.journal, f, EVENTS_PER_PAGE, cursor or None
-        )
-    except BadCursor as exc:  # a hand-edited page link
-        rows, next_cursor, error = [], None, str(exc)
-    ents = entrances.sorted_names(session)
-    filters = {"entrance": entrance, "person": person, "decision": decision}
-    kept = {k: v for k, v in filters.items() if v}
-    older = f"/events?{urlencode({**kept, 'cursor': next_cursor})}" if next_cursor else None
-    newest = f"/events?{urlencode(kept)}" if cursor else None
-    return _page(
-        request,
-        "events.html",
-        who,
-        400 if error else 200,
-        events=rows,
-        entrances=ents,
-        decisions=[d.value for d in Decision],
-        f=filters,
-        older=older,
-        newest=newest,
-        error=error,
-    )
-
-
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, session: DB) -> Response:
     who = _who(request, session)
@@ -394,3 +305,7 @@ def users_page(request: Request, session: DB) -> Response:
         keys=users.list_keys(session),
         audit=events.audit_log(session, limit=50),
     )
+
+
+for _pages in (dashboard.router, events_pages.router, language.router):
+    router.include_router(_pages)
