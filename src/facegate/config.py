@@ -24,6 +24,7 @@ from facegate.models.config import (
     EnrolQuality,
     RecognizerConfig,
 )
+from facegate.reach import DEFAULT_ALLOWED_HOSTS, HostEntry
 from facegate.runtime.config import RuntimeConfig
 from facegate.schema import StrictModel, read_mapping, validate
 
@@ -107,6 +108,16 @@ class ServerConfig(StrictModel):
     max_upload_mb: float = Field(15.0, gt=0, description="largest accepted photo upload")
     db_timeout_s: float = Field(5.0, gt=0, description="wait this long for a locked database")
     run_entrances: bool = Field(True, description="run the enabled entrances in this process")
+    media_dirs: list[Path] | None = Field(
+        None,
+        description="folders an operator may use video files and image folders from "
+        "(admins: any); default: <data_dir>/media",
+    )
+    allowed_hosts: list[HostEntry] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_HOSTS),
+        description="cameras, webhooks and MQTT brokers an operator may point an entrance "
+        "at (admins: any): networks (10.0.0.0/8), addresses, host names, *.domain, or *",
+    )
     default_entrance: str = Field(
         "main", min_length=1, description="created at first start, from `runtime:`"
     )
@@ -133,6 +144,10 @@ class ServerConfig(StrictModel):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'facegate.sqlite'}"
+
+    def resolved_media_dirs(self) -> list[Path]:
+        """`media_dirs`, or the data dir's `media` folder."""
+        return list(self.media_dirs) if self.media_dirs is not None else [self.data_dir / "media"]
 
 
 class FaceGateConfig(StrictModel):

@@ -13,9 +13,9 @@ def test_entrances_validate_settings_and_open_by_hand(api: Api, tmp_path: Path) 
     c = api.client
     video = tmp_path / "visit.mp4"
     video.write_bytes(b"")  # exists; whether it plays is the runtime's business
-    r = c.post(
+    r = c.post(  # admins: any path (operators: the media folders, see test_allowed.py)
         "/api/v1/entrances",
-        headers=api.operator,
+        headers=api.admin,
         json={"name": "garage", "source": {"uri": "/nonexistent.mp4", "pace": "fast"}},
     )
     assert r.status_code == 400 and r.json()["error"] == "bad_source"
@@ -27,7 +27,7 @@ def test_entrances_validate_settings_and_open_by_hand(api: Api, tmp_path: Path) 
     assert "calibrated for FMR" in r.json()["message"]
     r = c.post(
         "/api/v1/entrances",
-        headers=api.operator,
+        headers=api.admin,
         json={
             "name": "garage",
             "source": {"uri": str(video), "pace": "fast"},
@@ -115,7 +115,7 @@ def test_entrance_liveness_is_stored_defaults_to_the_config_and_shows_in_health(
     assert r.status_code == 201 and r.json()["liveness"]["checks"] == ["passive"]
     r = c.post(
         "/api/v1/entrances",
-        headers=api.operator,
+        headers=api.admin,
         json={"name": "vault2", "liveness": {"model": str(tmp_path / "none.onnx")}},
     )
     assert r.status_code == 400 and r.json()["error"] == "bad_liveness"

@@ -23,7 +23,7 @@ from facegate.server.errors import (
 from facegate.server.operations import entrances
 from facegate.server.schemas import EntranceIn, EntranceUpdate
 from facegate.server.state import ServerState
-from tests.server.conftest import OPERATOR, VIEWER
+from tests.server.conftest import ADMIN, OPERATOR, VIEWER
 
 
 def _actions(session: Session) -> list[str]:
@@ -42,8 +42,8 @@ def test_settings_the_runtime_cannot_run_are_refused_and_nothing_is_stored(
     ]
     for error, message, body in cases:
         with pytest.raises(error, match=message):
-            entrances.create_entrance(
-                session, state, OPERATOR, EntranceIn.model_validate({"name": "garage", **body})
+            entrances.create_entrance(  # an admin: operators are bound to the media folders
+                session, state, ADMIN, EntranceIn.model_validate({"name": "garage", **body})
             )
         session.rollback()
     assert [e.name for e in entrances.list_entrances(session, state)] == ["main"]
@@ -61,7 +61,7 @@ def test_create_change_open_and_delete(
     assert side.decision == state.config.runtime.decision  # left out: the config's
     assert side.status.state == "no_source"
     body = EntranceUpdate(source=SourceConfig(uri=str(folder)), enabled=False)
-    changed = entrances.update_entrance(session, state, OPERATOR, side.id, body)
+    changed = entrances.update_entrance(session, state, ADMIN, side.id, body)
     assert changed.source.uri == str(folder) and changed.status.state == "disabled"
     with pytest.raises(Disabled, match="entrance side is disabled"):
         entrances.open_door(session, state, OPERATOR, side.id, "parcel")

@@ -48,8 +48,8 @@ def form_errors(html: str) -> list[str]:
 
 
 def test_add_form_creates_a_running_entrance_audited(api: Api, tmp_path: Path) -> None:
-    folder = tmp_path / "frames"
-    folder.mkdir()
+    folder = tmp_path / "data" / "media" / "frames"  # an operator's: in server.media_dirs
+    folder.mkdir(parents=True)
     assert api.operator  # creates the operator "oper"
     ui = api.browser("oper", "oper-password")
     page = ui.get("/entrances")
@@ -124,8 +124,8 @@ def test_refused_forms_show_why_keep_the_input_and_change_nothing(api: Api) -> N
 
 
 def test_edit_form_changes_settings_keeps_the_rest_and_restarts(api: Api, tmp_path: Path) -> None:
-    folder = tmp_path / "frames"
-    folder.mkdir()
+    folder = tmp_path / "data" / "media" / "frames"  # an operator's: in server.media_dirs
+    folder.mkdir(parents=True)
     main = entrances(api)["main"]
     assert main["status"]["state"] == "no_source"
     assert api.operator  # creates the operator "oper"

@@ -32,6 +32,7 @@ from facegate.server.errors import (
     DuplicateName,
     SecretRequired,
 )
+from facegate.server.operations import allowed
 from facegate.server.operations.common import audit, fetch, require
 from facegate.server.schemas import EntranceIn, EntranceOut, EntranceUpdate, OpenOut
 from facegate.server.state import ServerState
@@ -178,6 +179,10 @@ def create_entrance(
     liveness = body.liveness if "liveness" in given else rc.liveness
     source = _with_secrets(body.source, None, SourceConfig.model_validate)
     door = _with_secrets(body.door, None, _door.validate_python)
+    sc = state.config.server
+    allowed.check_source(sc, who, source)  # before anything looks at the file system
+    allowed.check_door(sc, who, door)
+    allowed.check_liveness(sc, who, body.liveness if "liveness" in given else None)
     check_source(source)
     check_liveness(liveness)
     check_decision(state, decision)
@@ -217,6 +222,14 @@ def update_entrance(
     row = fetch(session, Entrance, entrance_id, "entrance")
     source = _with_secrets(body.source, row.source, SourceConfig.model_validate)
     door = _with_secrets(body.door, row.door, _door.validate_python)
+    sc = state.config.server  # operators are bound by the allow-lists for what they change
+    if source is not None and source.model_dump(mode="json") != row.source:
+        allowed.check_source(sc, who, source)
+    if door is not None and door.model_dump(mode="json") != row.door:
+        allowed.check_door(sc, who, door)
+    stored_model = (row.liveness or {}).get("model")
+    if body.liveness is not None and body.liveness.model_dump(mode="json")["model"] != stored_model:
+        allowed.check_liveness(sc, who, body.liveness)
     if not body.clear_source:
         check_source(source)
     if body.liveness is not None:
