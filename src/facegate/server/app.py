@@ -23,7 +23,16 @@ from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
 from facegate.runtime.journal import Journal
 from facegate.server.api import auth as auth_api
-from facegate.server.api import entrances, errors, events, recognition, residents, rules, users
+from facegate.server.api import (
+    entrances,
+    errors,
+    events,
+    live,
+    recognition,
+    residents,
+    rules,
+    users,
+)
 from facegate.server.auth import ensure_admin
 from facegate.server.db.database import make_engine, migrate, session_factory, transaction
 from facegate.server.db.models import Entrance
@@ -133,6 +142,7 @@ def create_app(
         entrances.router,
         rules.router,
         events.router,
+        live.router,
     ):
         api.include_router(r)
     app.include_router(api)
