@@ -24,6 +24,7 @@ from facegate.cli.commands import (
     cmd_enroll,
     cmd_gallery,
     cmd_identify,
+    cmd_keys,
     cmd_liveness,
     cmd_run,
     cmd_serve,
@@ -116,6 +117,10 @@ def build_parser(plugins: Iterable[EntryPoint] | None = None) -> argparse.Argume
     sp.add_argument("--data-dir", help="database, journal, snapshots (default server.data_dir)")
     sp.add_argument("--database-url", help="sqlite:///file or postgresql://user@host/db")
     sp.add_argument("--verbose", action="store_true", help="log to stderr")
+    sp = add("keys", cmd_keys, "the server's data key: `facegate keys rotate`")
+    sp.add_argument("action", choices=["rotate"])
+    sp.add_argument("--data-dir", help="as for serve (default server.data_dir)")
+    sp.add_argument("--database-url", help="as for serve")
     sp = add("run", cmd_run, "watch a camera or video and open the door for residents", [match, db])
     sp.add_argument(
         "--source",

@@ -227,6 +227,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_keys(args: argparse.Namespace) -> int:
+    """`facegate keys rotate`: a new data key, every template, photo and snapshot sealed
+    again with it, the old keys dropped once nothing needs them."""
+    from facegate.server.operations.keys import rotate_for_config
+
+    cfg = _config(args)
+    updates = {
+        k: v
+        for k, v in (("data_dir", args.data_dir), ("database_url", args.database_url))
+        if v
+    }
+    if updates:
+        server = type(cfg.server).model_validate({**cfg.server.model_dump(), **updates})
+        cfg = cfg.model_copy(update={"server": server})
+    r = rotate_for_config(cfg)
+    _emit(
+        args,
+        r.to_dict(),
+        f"data key {r.key}: {r.blobs} templates/photos and {r.snapshots} snapshots sealed "
+        f"again, {r.retired} old key(s) retired",
+    )
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Enrol Grace Hopper from one photo, then identify her in another rendition and check
     that a stranger (the astronaut Eileen Collins) stays unknown: real faces from PyPI wheels."""

@@ -45,6 +45,7 @@ from facegate.server.db.models import Entrance
 from facegate.server.metrics import Metrics
 from facegate.server.schemas import EntranceStatus, LivenessStatus
 from facegate.server.sql_gallery import SqlGallery
+from facegate.vault import Vault
 
 log = logging.getLogger("facegate.server.runtimes")
 
@@ -164,9 +165,11 @@ class EntranceManager:
         journal: Journal,
         metrics: Metrics,
         *,
+        vault: Vault,
         run: bool = True,
     ) -> None:
         self._factory = factory
+        self._vault = vault
         self._engine_config = engine_config
         self._base = base
         self.journal = journal
@@ -316,7 +319,7 @@ class EntranceManager:
             with EntranceRuntime(
                 st.runtime,
                 engine,
-                SqlGallery(self._factory),
+                SqlGallery(self._factory, self._vault),
                 access=DbAccessPolicy(self._factory),
                 journal=self.journal,
                 actuator=actuator,

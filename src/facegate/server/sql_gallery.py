@@ -4,6 +4,9 @@ Why the server DB and not a separate SQLiteGallery file: one source of truth for
 photos and templates, on SQLite or PostgreSQL alike; deleting a resident or a photo removes
 their templates in the same transaction; and `data_version` is a counter bumped by every
 change, so a runtime reloads its gallery only when something changed.
+
+Templates and photo thumbnails are sealed by the `Vault` on the way in and opened on the
+way out: the database (and its backups) never hold a face or an embedding in plaintext.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from facegate.errors import GalleryError
 from facegate.gallery.store import NewTemplate, Person, TemplateSet
 from facegate.server.db.database import bump, counter, transaction
 from facegate.server.db.models import Photo, Resident, Template, utcnow
+from facegate.vault import Vault
 
 GALLERY = "gallery"
 
 
 def template_rows(
-    resident_id: int, photo_id: int | None, templates: Sequence[NewTemplate]
+    vault: Vault, resident_id: int, photo_id: int | None, templates: Sequence[NewTemplate]
 ) -> list[Template]:
     return [
         Template(
@@ -32,7 +36,7 @@ def template_rows(
             model=t.model,
             model_version=t.version,
             dim=int(t.embedding.size),
-            embedding=np.asarray(t.embedding, "<f4").tobytes(),
+            embedding=vault.seal(np.asarray(t.embedding, "<f4").tobytes()),
             quality=t.quality,
             source=t.source,
             created_at=utcnow(),
@@ -53,8 +57,9 @@ def photo_count(session: Session, resident_id: int) -> int:
 class SqlGallery:
     """`GalleryStore` over the server's tables; every call is its own short transaction."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], vault: Vault) -> None:
         self._factory = factory
+        self.vault = vault
 
     def add_person(self, name: str, templates: Sequence[NewTemplate]) -> Person:
         """Create the resident if new (the CLI's way); the photo lands with its templates."""
@@ -89,11 +94,11 @@ class SqlGallery:
                 resident_id=res.id,
                 filename=filename[:255],
                 sharpness=templates[0].quality if templates else None,
-                thumbnail=thumbnail,
+                thumbnail=self.vault.seal(thumbnail) if thumbnail else None,
             )
             s.add(photo)
             s.flush()
-            s.add_all(template_rows(res.id, photo.id, templates))
+            s.add_all(template_rows(self.vault, res.id, photo.id, templates))
             bump(s, GALLERY)
             if also is not None:
                 also(s, photo.id)
@@ -139,7 +144,9 @@ class SqlGallery:
             raise GalleryError(f"server gallery: '{model}' templates of mixed sizes {dims}")
         dim = dims.pop() if dims else 0
         matrix = (
-            np.frombuffer(b"".join(bytes(r[4]) for r in rows), "<f4").reshape(len(rows), dim)
+            np.frombuffer(b"".join(self.vault.open(r[4]) for r in rows), "<f4").reshape(
+                len(rows), dim
+            )
             if rows
             else np.zeros((0, 0), np.float32)
         )

@@ -71,10 +71,11 @@ def test_deleting_a_resident_removes_their_photos_and_templates(
     residents.add_photo(session, state, OPERATOR, other.id, "c.jpg", photos["stranger"])
     assert one.resident.photos == 1 and set(one.models) == {"sface", "reid"}
     assert residents.get_resident(session, ann.id).photos == 2
-    assert residents.photo_thumbnail(session, ann.id, one.photo.id)[:2] == b"\xff\xd8"  # a JPEG
+    jpeg = residents.photo_thumbnail(session, state.gallery.vault, ann.id, one.photo.id)
+    assert jpeg[:2] == b"\xff\xd8"  # a JPEG
     before = _count(session, Template)
 
-    residents.delete_resident(session, OPERATOR, ann.id)
+    residents.delete_resident(session, state.journal, OPERATOR, ann.id)
     left = session.scalars(select(Template.resident_id)).all()
     assert set(left) == {other.id} and len(left) == before // 3  # only the other's
     assert set(session.scalars(select(Photo.resident_id))) == {other.id}

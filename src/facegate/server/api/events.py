@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from facegate.runtime.events import Decision
 from facegate.server.deps import DB, State, Viewer
@@ -102,7 +102,7 @@ def events_csv(
 
 @router.get(
     "/snapshots/{year}/{month}/{day}/{name}",
-    response_class=FileResponse,
+    response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 404: ERRORS[404]},
 )
 def snapshot(
@@ -112,10 +112,10 @@ def snapshot(
     name: Annotated[str, Path(max_length=40)],
     state: State,
     who: Viewer,
-) -> FileResponse:
+) -> Response:
     """The best-shot JPEG of an event (`snapshot_url` of the event)."""
-    path = events.snapshot_path(state.journal, f"{year}/{month}/{day}/{name}")
-    return FileResponse(path, media_type="image/jpeg")
+    jpeg = events.snapshot_jpeg(state.journal, f"{year}/{month}/{day}/{name}")
+    return Response(jpeg, media_type="image/jpeg")
 
 
 @router.get("/audit", response_model=list[AuditOut])

@@ -10,7 +10,8 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from facegate.server.api.uploads import read_upload
 from facegate.server.deps import DB, Operator, State, Viewer
-from facegate.server.operations import residents
+from facegate.server.operations import privacy, residents
+from facegate.server.privacy_schemas import ResidentExport
 from facegate.server.schemas import (
     DB_INT,
     ERRORS,
@@ -61,9 +62,21 @@ def update_resident(
 
 
 @router.delete("/{resident_id}", status_code=204, responses={404: ERRORS[404]})
-def delete_resident(resident_id: Id, session: DB, who: Operator) -> None:
-    """The resident, their photos and templates: the door forgets the face at once."""
-    residents.delete_resident(session, who, resident_id)
+def delete_resident(resident_id: Id, session: DB, state: State, who: Operator) -> None:
+    """The resident, their photos and templates (the door forgets the face at once), and
+    their trace elsewhere: snapshots of events where they were recognised or claimed are
+    deleted, those events stay as "erased resident #id", earlier audit entries lose their
+    name and photo file names. The audit keeps that the erasure happened."""
+    residents.delete_resident(session, state.journal, who, resident_id)
+
+
+@router.get("/{resident_id}/export", response_model=ResidentExport, responses={404: ERRORS[404]})
+def export_resident(resident_id: Id, session: DB, state: State, who: Operator) -> ResidentExport:
+    """Everything held about one resident, for a person's request for their data: the
+    record, each photo as a base64 JPEG, which templates exist (model and version; the
+    embeddings stay sealed), the access rules naming them, and the door events where they
+    were the recognised or claimed person, with `snapshot_url` links. Audited."""
+    return privacy.export_resident(session, state.journal, state.gallery.vault, who, resident_id)
 
 
 # -- photos --------------------------------------------------------------------------------
@@ -116,9 +129,9 @@ def list_photos(resident_id: Id, session: DB, who: Viewer) -> list[PhotoOut]:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, 404: ERRORS[404]},
 )
-def photo_image(resident_id: Id, photo_id: Id, session: DB, who: Viewer) -> Response:
+def photo_image(resident_id: Id, photo_id: Id, session: DB, state: State, who: Viewer) -> Response:
     """A JPEG thumbnail of the enrolled photo."""
-    jpeg = residents.photo_thumbnail(session, resident_id, photo_id)
+    jpeg = residents.photo_thumbnail(session, state.gallery.vault, resident_id, photo_id)
     return Response(jpeg, media_type="image/jpeg")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.errors import ConfigError
+from facegate.private import private_dir, private_file
 from facegate.server.db.models import Counter
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,10 @@ def make_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
         raise ConfigError(f"server.database_url is not a database URL: {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            db_file = Path(parsed.database)
+            if not db_file.parent.is_dir():
+                private_dir(db_file.parent)
+            private_file(db_file)  # 0600 before SQLite opens it; its -wal/-shm follow
         engine = create_engine(url, connect_args={"timeout": timeout_s, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -45,6 +49,7 @@ def make_engine(url: str, *, timeout_s: float = 5.0) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA secure_delete=ON")  # deleted templates and names are zeroed
             cur.close()
 
         return engine
@@ -92,3 +97,18 @@ def bump(session: Session, name: str) -> None:
 def counter(session: Session, name: str) -> int:
     value = session.scalar(select(Counter.value).where(Counter.name == name))
     return int(value or 0)
+
+
+def truncate_wal(engine: Engine) -> bool:
+    """After an erasure: copy the WAL into the database and truncate it to zero bytes, so
+    no old page image keeps deleted data (SQLite). PostgreSQL has no file of ours to scrub
+    (its WAL and dead tuples are the database server's; VACUUM reclaims them). Returns
+    False when SQLite could not truncate (a reader held an old snapshot)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    if busy and busy[0]:
+        log.warning("database: WAL not truncated after an erasure (a reader holds it)")
+        return False
+    return True

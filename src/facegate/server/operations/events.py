@@ -150,6 +150,17 @@ def latest_events(journal: Journal, n: int) -> list[EventOut]:
     return [event_out(d) for d in journal.query(limit=n)]
 
 
+def snapshot_jpeg(journal: Journal, rel: str) -> bytes:
+    """The best-shot JPEG of an event, by the path after `SNAPSHOT_URL`, opened by the
+    journal's vault (the file on disk is sealed)."""
+    if not SNAPSHOT.match(rel):
+        raise NotFound("no such snapshot (deleted by retention?)")
+    try:
+        return journal.read_snapshot(rel)
+    except OSError:
+        raise NotFound("no such snapshot (deleted by retention?)") from None
+
+
 def snapshot_path(journal: Journal, rel: str) -> Path:
     """The best-shot JPEG of an event, by the path after `SNAPSHOT_URL`."""
     path = journal.snapshot_dir / rel

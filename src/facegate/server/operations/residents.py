@@ -13,11 +13,13 @@ from facegate import api
 from facegate.errors import FaceGateError
 from facegate.gallery.store import NewTemplate, Person, TemplateSet
 from facegate.imageio import load_image
+from facegate.runtime.journal import Journal
 from facegate.server.auth import Principal, Role
 from facegate.server.db.database import bump
 from facegate.server.db.models import Photo, Resident, Template
 from facegate.server.errors import DuplicateName, Invalid, NotFound, PhotoRejected
 from facegate.server.operations.common import audit, fetch, require
+from facegate.server.operations.privacy import erase_resident
 from facegate.server.schemas import (
     DB_INT,
     EnrolOut,
@@ -29,6 +31,7 @@ from facegate.server.schemas import (
 )
 from facegate.server.sql_gallery import GALLERY, SqlGallery, photo_count
 from facegate.server.state import ServerState
+from facegate.vault import Vault
 
 THUMB_PX = 320
 
@@ -127,16 +130,10 @@ def update_resident(
     return resident_out(session, r)
 
 
-def delete_resident(session: Session, who: Principal, resident_id: int) -> None:
-    """The resident, their photos and templates: the door forgets the face at once."""
-    require(who, Role.OPERATOR)
-    r = fetch(session, Resident, resident_id, "resident")
-    session.execute(delete(Template).where(Template.resident_id == r.id))
-    session.execute(delete(Photo).where(Photo.resident_id == r.id))
-    audit(session, who, "resident_delete", f"resident:{r.id}", name=r.name)
-    session.delete(r)
-    bump(session, GALLERY)
-    session.commit()
+def delete_resident(session: Session, journal: Journal, who: Principal, resident_id: int) -> None:
+    """The resident, their photos and templates (the door forgets the face at once), and
+    their face and name in the journal and the audit log: `privacy.erase_resident`."""
+    erase_resident(session, journal, who, resident_id)
 
 
 # -- photos --------------------------------------------------------------------------------
@@ -247,12 +244,12 @@ def _photo(session: Session, resident_id: int, photo_id: int) -> Photo:
     return p
 
 
-def photo_thumbnail(session: Session, resident_id: int, photo_id: int) -> bytes:
-    """The JPEG thumbnail kept of an enrolled photo."""
+def photo_thumbnail(session: Session, vault: Vault, resident_id: int, photo_id: int) -> bytes:
+    """The JPEG thumbnail kept of an enrolled photo (stored sealed)."""
     p = _photo(session, resident_id, photo_id)
     if not p.thumbnail:
         raise NotFound("no thumbnail kept for this photo")
-    return p.thumbnail
+    return vault.open(p.thumbnail)
 
 
 def delete_photo(session: Session, who: Principal, resident_id: int, photo_id: int) -> None:
