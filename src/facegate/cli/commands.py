@@ -234,9 +234,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     updates = {
-        k: v
-        for k, v in (("data_dir", args.data_dir), ("database_url", args.database_url))
-        if v
+        k: v for k, v in (("data_dir", args.data_dir), ("database_url", args.database_url)) if v
     }
     if updates:
         server = type(cfg.server).model_validate({**cfg.server.model_dump(), **updates})
