@@ -18,6 +18,7 @@ from facegate.runtime.liveness import LivenessConfig
 from facegate.runtime.quality import QualityConfig
 from facegate.runtime.sources import SourceConfig
 from facegate.server.auth import Role
+from facegate.server.text import refuse_bidi
 
 DB_INT = 2**31 - 1  # ids and counts must fit a 32-bit SQL INTEGER on every backend
 
@@ -175,6 +176,7 @@ class ResidentIn(In, _Validity):
     valid_until: datetime | None = None
 
     _c = field_validator("name", "apartment", "notes")(_clean)
+    _bidi = field_validator("name", "apartment")(refuse_bidi)
 
     @field_validator("name")
     @classmethod
@@ -196,6 +198,11 @@ class ResidentUpdate(In, _Validity):
     @classmethod
     def _c(cls, v: str | None) -> str | None:
         return None if v is None else _clean(v)
+
+    @field_validator("name", "apartment")
+    @classmethod
+    def _bidi(cls, v: str | None) -> str | None:
+        return None if v is None else refuse_bidi(v)
 
 
 class PhotoOut(Out):
