@@ -116,8 +116,9 @@ class Api:
 
     def browser(self, username: str, password: str) -> TestClient:
         """A second client of the same app signed in to the web UI (the cookie), as a
-        browser would be; the app's lifespan belongs to `self.client`."""
-        ui = TestClient(self.client.app)
+        browser would be (its changes say they come from the server's own pages, as a
+        browser's `Origin` does); the app's lifespan belongs to `self.client`."""
+        ui = TestClient(self.client.app, headers={"Origin": "http://testserver"})
         r = ui.post(
             "/login", data={"username": username, "password": password}, follow_redirects=False
         )

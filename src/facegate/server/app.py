@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -21,7 +21,6 @@ from swagger_ui_bundle import swagger_ui_path
 
 from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
-from facegate.private import private_dir
 from facegate.runtime.journal import Journal
 from facegate.server.api import auth as auth_api
 from facegate.server.api import (
@@ -39,20 +38,19 @@ from facegate.server.db.database import make_engine, migrate, session_factory, t
 from facegate.server.db.models import Entrance
 from facegate.server.deps import Viewer, get_state
 from facegate.server.metrics import Metrics
-from facegate.server.operations.keys import seal_plaintext
 from facegate.server.runtimes import EntranceManager
 from facegate.server.schemas import HealthOut
 from facegate.server.sql_gallery import SqlGallery
 from facegate.server.state import ServerState
-from facegate.vault import KEY_FILE_NAME, Vault
+from facegate.server.web_security import WebSecurity
 
 log = logging.getLogger("facegate.server")
 UI_DIR = Path(__file__).with_name("ui")
 
 
-def _journal(cfg: FaceGateConfig, vault: Vault) -> Journal:
+def _journal(cfg: FaceGateConfig) -> Journal:
     jc = cfg.runtime.journal
-    return Journal(jc, jc.path or cfg.server.data_dir / "journal.sqlite", vault=vault)
+    return Journal(jc, jc.path or cfg.server.data_dir / "journal.sqlite")
 
 
 def _first_run(state: ServerState) -> None:
@@ -84,33 +82,24 @@ def _first_run(state: ServerState) -> None:
 
 def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -> ServerState:
     sc = config.server
-    private_dir(sc.data_dir)  # 0700: database, journal, snapshots and key are the owner's
-    vault = Vault.load(None, sc.data_dir / KEY_FILE_NAME)  # $FACEGATE_KEY(_FILE) or made
     db = make_engine(sc.resolved_database_url(), timeout_s=sc.db_timeout_s)
     migrate(db)
     sessions = session_factory(db)
-    journal = _journal(config, vault)
+    journal = _journal(config)
     metrics = Metrics()
     manager = EntranceManager(
-        sessions,
-        config.engine,
-        config.runtime,
-        journal,
-        metrics,
-        vault=vault,
-        run=sc.run_entrances,
+        sessions, config.engine, config.runtime, journal, metrics, run=sc.run_entrances
     )
     state = ServerState(
         config=config,
         db=db,
         sessions=sessions,
-        gallery=SqlGallery(sessions, vault),
+        gallery=SqlGallery(sessions),
         journal=journal,
         entrances=manager,
         metrics=metrics,
         _engine=face_engine,
     )
-    seal_plaintext(sessions, journal, vault)  # rows and snapshots of older versions
     _first_run(state)
     return state
 
@@ -144,6 +133,7 @@ def create_app(
     )
     app.state.fg = state
     errors.install(app)
+    app.add_middleware(WebSecurity)  # CSRF check and security headers, every response
 
     api = APIRouter(prefix="/api/v1")
     for r in (
@@ -196,15 +186,19 @@ def create_app(
     app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> Response:
-        """Swagger UI from the installed package: /docs works with no internet access."""
-        return get_swagger_ui_html(
+    def docs(request: Request) -> Response:
+        """Swagger UI from the installed package: /docs works with no internet access. Its
+        inline start-up script carries the request's CSP nonce (`web_security`)."""
+        page = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="FaceGate API",
             swagger_js_url="/static/swagger/swagger-ui-bundle.js",
             swagger_css_url="/static/swagger/swagger-ui.css",
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
+        nonce = request.state.csp_nonce
+        html = bytes(page.body).decode().replace("<script>", f'<script nonce="{nonce}">')
+        return Response(html, media_type="text/html")
 
     assert get_state  # the dependency that finds `state` again per request
     return app

@@ -223,3 +223,32 @@ def test_api_keys_are_listed_with_when_they_were_last_used(api: Api) -> None:
     # a second use within the minute does not write again (a request stays a read)
     assert api.client.get("/api/v1/residents", headers={"X-API-Key": key["key"]}).status_code == 200
     assert listed()["last_used_at"] == first
+
+
+def test_behind_a_local_proxy_the_forwarded_client_is_counted(live_server) -> None:
+    """uvicorn (as `facegate serve` runs it) believes X-Forwarded-For from 127.0.0.1 only:
+    behind a local reverse proxy each visitor is throttled on their own address
+    (docs/deploy.md)."""
+    import httpx
+
+    srv = live_server(sign_in={"client_failures": 2})
+    for visitor in ("203.0.113.50", "203.0.113.50", "203.0.113.51"):
+        r = httpx.post(
+            f"{srv.url}{TOKEN}",
+            data={"username": "admin", "password": "guess-guess-1"},
+            headers={"X-Forwarded-For": visitor, "X-Forwarded-Proto": "https"},
+        )
+        assert r.status_code == 401, r.text
+    r = httpx.post(
+        f"{srv.url}{TOKEN}",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.51"},
+    )
+    assert r.status_code == 200  # the other visitor is not locked out with the first
+    r = httpx.post(
+        f"{srv.url}{TOKEN}",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.50", "X-Forwarded-Proto": "https"},
+    )
+    assert r.status_code == 429
+    assert r.headers["strict-transport-security"]  # X-Forwarded-Proto: https was believed

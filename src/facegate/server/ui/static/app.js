@@ -94,3 +94,11 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const img of cards.querySelectorAll("img.frame")) refreshFrame(img);
   setTimeout(() => pollDashboard(cards), 5000);
 });
+// Buttons name the page function they call (data-call, data-arg) instead of an inline
+// onclick: the Content-Security-Policy allows no inline event handlers (web_security.py).
+document.addEventListener("click", (ev) => {
+  const el = ev.target.closest("[data-call]");
+  if (!el) return;
+  const fn = window[el.dataset.call];
+  if (typeof fn === "function") { ev.preventDefault(); fn(el.dataset.arg); }
+});

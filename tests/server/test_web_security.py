@@ -1,0 +1,169 @@
+"""Cross-site request forgery and security headers (`facegate.server.web_security`), through
+the API and the UI: a change made with the sign-in cookie from another origin on the same
+host (another port: SameSite does not tell ports apart) is refused, the same change from the
+server's own pages works, bearer tokens and API keys are not affected; every response carries
+the headers, face images are never cached, and the cookie is Secure over TLS."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from facegate.runtime.events import Decision, DoorEvent
+from tests.server.conftest import ADMIN_PASSWORD, Api, add_resident, upload
+
+HOST = "http://127.0.0.1:8000"  # as the browser addressed the server
+EVIL = "http://127.0.0.1:9999"  # another port on the same host
+TEMPLATES = Path(__file__).resolve().parents[2] / "src/facegate/server/ui/templates"
+
+
+def signed_in_browser(api: Api, base_url: str = HOST) -> TestClient:
+    """A browser holding the admin's sign-in cookie (no Origin of its own: each test says)."""
+    ui = TestClient(api.client.app, base_url=base_url)
+    r = ui.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"Origin": base_url},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    return ui
+
+
+def refused(r) -> bool:
+    return r.status_code == 403 and r.json()["error"] == "cross_origin" and r.json()["message"]
+
+
+def test_cookie_changes_from_another_origin_are_refused(api: Api) -> None:
+    ui = signed_in_browser(api)
+    body = {"name": "Mallory's friend"}
+    assert refused(ui.post("/api/v1/residents", json=body, headers={"Origin": EVIL}))
+    assert refused(
+        ui.post("/api/v1/residents", json=body, headers={"Referer": f"{EVIL}/attack.html"})
+    )
+    assert refused(ui.post("/api/v1/residents", json=body))  # neither Origin nor Referer
+    assert refused(ui.post("/api/v1/residents", json=body, headers={"Origin": "null"}))
+    made = ui.post("/api/v1/users", headers={"Origin": EVIL}, json={"username": "eve"})
+    assert refused(made)
+    # the UI's own form posts, too
+    form = ui.post("/entrances", data={"name": "x"}, headers={"Origin": EVIL})
+    assert refused(form)
+    names = [r["name"] for r in api.client.get("/api/v1/residents", headers=api.admin).json()]
+    assert body["name"] not in names
+
+    ok = ui.post("/api/v1/residents", json=body, headers={"Origin": HOST})
+    assert ok.status_code == 201, ok.text
+    ok = ui.patch(
+        f"/api/v1/residents/{ok.json()['id']}",
+        json={"apartment": "2A"},
+        headers={"Referer": f"{HOST}/residents"},  # no Origin: the Referer decides
+    )
+    assert ok.status_code == 200, ok.text
+    assert ui.get("/api/v1/residents").status_code == 200  # reading needs no Origin
+
+
+def test_bearer_and_api_key_requests_are_not_affected(api: Api) -> None:
+    r = api.client.post(
+        "/api/v1/residents", headers={**api.operator, "Origin": EVIL}, json={"name": "Ann"}
+    )
+    assert r.status_code == 201, r.text
+    key = api.client.post("/api/v1/api-keys", headers=api.admin, json={"name": "door"}).json()
+    r = api.client.post(
+        "/api/v1/residents", headers={"X-API-Key": key["key"], "Origin": EVIL}, json={"name": "Bo"}
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_a_forged_sign_in_form_is_refused(api: Api) -> None:
+    """Login CSRF: another origin must not sign the victim's browser in as someone else."""
+    ui = TestClient(api.client.app, base_url=HOST)
+    r = ui.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"Origin": EVIL},
+        follow_redirects=False,
+    )
+    assert refused(r) and "facegate_token" not in r.headers.get("set-cookie", "")
+
+
+def _headers_ok(r, nonce_needed: bool = False) -> str:
+    h = r.headers
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["x-frame-options"] == "DENY"
+    assert h["referrer-policy"] == "same-origin"
+    policy = h["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    script = re.search(r"script-src ([^;]+)", policy).group(1)
+    assert "unsafe-inline" not in script and "unsafe-eval" not in script
+    return re.search(r"'nonce-([^']+)'", script).group(1)
+
+
+def test_every_response_has_the_security_headers_and_inline_scripts_their_nonce(
+    api: Api,
+) -> None:
+    ui = signed_in_browser(api, "http://testserver")
+    for r in (
+        api.client.get("/login"),
+        api.client.get("/health"),
+        api.client.get("/api/v1/residents"),  # 401
+        api.client.get("/api/v1/residents", headers=api.viewer),
+        api.client.get("/static/app.js"),
+        api.client.get("/docs"),
+        ui.get("/"),
+        ui.get("/users"),
+        ui.get("/residents"),
+    ):
+        nonce = _headers_ok(r)
+        if r.headers["content-type"].startswith("text/html"):
+            for tag in re.findall(r"<script\b[^>]*>", r.text):
+                assert "src=" in tag or f'nonce="{nonce}"' in tag, tag
+    first, second = (_headers_ok(api.client.get("/login")) for _ in range(2))
+    assert first != second  # a nonce per response
+
+
+def test_no_template_has_inline_event_handlers() -> None:
+    """The policy blocks onclick="..." and the like: the UI would silently stop working."""
+    for page in TEMPLATES.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"\son[a-z]+\s*=", text), page.name
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            assert "src=" in tag or "csp_nonce" in tag, (page.name, tag)
+
+
+def test_face_images_are_never_cached(api: Api, photos: dict) -> None:
+    res = add_resident(api)
+    photo = upload(api, res["id"], photos["hopper"]).json()["photo"]
+    img = api.client.get(
+        f"/api/v1/residents/{res['id']}/photos/{photo['id']}/image", headers=api.viewer
+    )
+    assert img.status_code == 200 and img.headers["cache-control"] == "no-store"
+    _headers_ok(img)
+
+    snap = np.full((64, 64, 3), 128, np.uint8)
+    api.state.journal.record(DoorEvent(Decision.UNKNOWN, "main", "x", time.time(), snapshot=snap))
+    event = api.client.get("/api/v1/events", headers=api.viewer).json()["items"][0]
+    r = api.client.get(event["snapshot_url"], headers=api.viewer)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_the_sign_in_cookie_is_httponly_strict_and_secure_over_tls(api: Api, scheme: str) -> None:
+    ui = TestClient(api.client.app, base_url=f"{scheme}://door.example")
+    r = ui.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"Origin": f"{scheme}://door.example"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert ("secure" in cookie.split("; ")) == (scheme == "https")
+    if scheme == "https":
+        assert r.headers["strict-transport-security"].startswith("max-age=")
