@@ -16,6 +16,7 @@ from facegate.cli.common import (
     _db_path,
     _emit,
     _engine,
+    _gallery,
     _liveness_config,
 )
 from facegate.errors import FaceGateError
@@ -24,7 +25,7 @@ from facegate.gallery.store import SQLiteGallery
 
 def cmd_enroll(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    with SQLiteGallery(_db_path(args)) as store:
+    with _gallery(args) as store:
         report = api.enroll(
             engine, store, args.name, args.images, confirm_other_person=args.confirm_other_person
         )
@@ -44,7 +45,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
 
 def cmd_identify(args: argparse.Namespace) -> int:
     engine = _engine(args)
-    with SQLiteGallery(_db_path(args), create=False) as store:
+    with _gallery(args, create=False) as store:
         results = api.identify(engine, store, args.image, top_k=args.top)
     human = []
     for i, r in enumerate(results):
@@ -90,7 +91,7 @@ def cmd_embed(args: argparse.Namespace) -> int:
 
 
 def cmd_gallery(args: argparse.Namespace) -> int:
-    with SQLiteGallery(_db_path(args), create=False) as store:
+    with _gallery(args, create=False) as store:
         if args.remove:
             if not store.remove_person(args.remove):
                 raise FaceGateError(f"nobody called {args.remove!r} in the gallery")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from facegate.config import FaceGateConfig, load_config
 from facegate.engine import FaceEngine
+from facegate.gallery.store import SQLiteGallery, gallery_vault
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
@@ -44,6 +45,15 @@ def _engine(args: argparse.Namespace) -> FaceEngine:
 
 def _db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else _config(args).gallery.path
+
+
+def _gallery(args: argparse.Namespace, *, create: bool = True) -> SQLiteGallery:
+    """The gallery file, its templates sealed with the key beside it (`facegate.key`) or
+    from $FACEGATE_KEY / $FACEGATE_KEY_FILE. A missing gallery that is not to be created
+    is the store's own error (no key is made for it)."""
+    path = _db_path(args)
+    vault = gallery_vault(path) if create or path.is_file() else None
+    return SQLiteGallery(path, create=create, vault=vault)
 
 
 def _liveness_config(args: argparse.Namespace):

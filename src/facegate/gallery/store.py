@@ -3,6 +3,10 @@
 SQLite in WAL mode: readers (the door) never block on a writer (an enrolment), a crash never
 leaves half an enrolment behind (one transaction per enrolment), and a locked database is a
 clear error after a bounded wait instead of a hang.
+
+With a `Vault` (the CLI passes one: `facegate.key` beside the gallery, or $FACEGATE_KEY /
+$FACEGATE_KEY_FILE) every embedding is sealed before it is written; the file is 0600 and
+deleted rows are zeroed (secure_delete). Galleries written before that still load.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import numpy as np
 
 from facegate import sqlite
 from facegate.errors import GalleryError
+from facegate.private import private_dir, private_file
+from facegate.vault import KEY_FILE_NAME, Vault
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -86,9 +92,27 @@ class GalleryStore(Protocol):
         ...
 
 
+def gallery_vault(path: Path) -> Vault:
+    """The key that seals a gallery file's templates: $FACEGATE_KEY, $FACEGATE_KEY_FILE, or
+    `facegate.key` beside the gallery (made 0600 at first use)."""
+    if not path.parent.is_dir():
+        private_dir(path.parent)
+    return Vault.load(None, path.with_name(KEY_FILE_NAME))
+
+
 class SQLiteGallery:
-    def __init__(self, path: str | Path, *, create: bool = True, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        timeout_s: float = 5.0,
+        vault: Vault | None = None,
+    ) -> None:
+        """`vault`: seal templates with it (the CLI's galleries); None keeps them plain (the
+        benchmarks' temporary galleries)."""
         self.path = Path(path)
+        self.vault = vault
         if not create and not self.path.is_file():
             raise GalleryError(
                 f"gallery {self.path} does not exist; enrol someone first with "
@@ -96,9 +120,12 @@ class SQLiteGallery:
             )
         try:
             if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not self.path.parent.is_dir():
+                    private_dir(self.path.parent)
+                private_file(self.path)
             self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.execute("PRAGMA synchronous=FULL")
             exists = self._db.execute(
                 "SELECT 1 FROM sqlite_master WHERE type='table' AND name='templates'"
@@ -158,7 +185,7 @@ class SQLiteGallery:
                         t.model,
                         t.version,
                         int(t.embedding.size),
-                        np.asarray(t.embedding, "<f4").tobytes(),
+                        self._seal(np.asarray(t.embedding, "<f4").tobytes()),
                         t.quality,
                         t.source,
                         now,
@@ -179,8 +206,13 @@ class SQLiteGallery:
         return [Person(*r) for r in rows]
 
     def remove_person(self, name: str) -> bool:
+        """Delete a person and their templates; the WAL is then truncated, so no old page
+        keeps them (secure_delete zeroes them in the file itself)."""
         with self._tx() as db:
-            return db.execute("DELETE FROM persons WHERE name = ?", (name,)).rowcount > 0
+            gone = db.execute("DELETE FROM persons WHERE name = ?", (name,)).rowcount > 0
+        if gone:
+            self._query("PRAGMA wal_checkpoint(TRUNCATE)")
+        return gone
 
     def templates(self, model: str) -> TemplateSet:
         rows = self._query(
@@ -193,7 +225,7 @@ class SQLiteGallery:
             raise GalleryError(f"gallery {self.path}: '{model}' templates of mixed sizes {dims}")
         dim = dims.pop() if dims else 0
         matrix = (
-            np.frombuffer(b"".join(r[4] for r in rows), "<f4").reshape(len(rows), dim)
+            np.frombuffer(b"".join(self._open(r[4]) for r in rows), "<f4").reshape(len(rows), dim)
             if rows
             else np.zeros((0, 0), np.float32)
         )
@@ -207,6 +239,12 @@ class SQLiteGallery:
 
     def data_version(self) -> int:
         return int(self._query("PRAGMA data_version")[0][0])
+
+    def _seal(self, data: bytes) -> bytes:
+        return self.vault.seal(data) if self.vault is not None else data
+
+    def _open(self, blob: bytes) -> bytes:
+        return self.vault.open(blob) if self.vault is not None else blob
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from facegate.engine import FaceEngine
-from facegate.gallery.store import SQLiteGallery
+from facegate.gallery.store import SQLiteGallery, gallery_vault
 from facegate.models.config import EngineConfig
 from facegate.runtime.config import RuntimeConfig
 from facegate.runtime.entrance import Entrance
@@ -63,8 +63,11 @@ def run_entrance(
     pin_mmap_threshold()  # before frames flow: see runtime/memory.py
     engine = FaceEngine(engine_config)
     with ExitStack() as stack:
-        store = stack.enter_context(SQLiteGallery(gallery, create=False))
-        journal = stack.enter_context(Journal(rc.journal, journal_path(rc, gallery)))
+        vault = gallery_vault(gallery) if gallery.is_file() else None  # None: store says why
+        store = stack.enter_context(SQLiteGallery(gallery, create=False, vault=vault))
+        journal = stack.enter_context(
+            Journal(rc.journal, journal_path(rc, gallery), vault=vault)  # sealed snapshots
+        )
         entrance = stack.enter_context(
             Entrance(rc, engine, store, journal=journal, sinks=[printer] if printer else [])
         )
