@@ -127,7 +127,8 @@ def test_restart_is_not_held_up_by_a_camera_that_is_away(make_api) -> None:
         json={"source": {"uri": "/dev/video9", "reconnect_max_s": 30}},
     )
     assert r.status_code == 200, r.text
-    wait_for(lambda: api.state.entrances.status(main["id"]).state == "running", 120, 0.2)
+    # no camera: `reconnecting` (it was `running` with 0 frames before issue 15)
+    wait_for(lambda: api.state.entrances.status(main["id"]).state == "reconnecting", 120, 0.2)
     time.sleep(1.0)  # the runtime now waits in read() for a frame that never comes
 
     started = time.monotonic()

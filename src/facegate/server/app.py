@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select, text
+from sqlalchemy import select
 from swagger_ui_bundle import swagger_ui_path
 
 from facegate.config import FaceGateConfig
@@ -38,6 +38,7 @@ from facegate.server.db.database import make_engine, migrate, session_factory, t
 from facegate.server.db.models import Entrance
 from facegate.server.deps import Viewer, get_state
 from facegate.server.metrics import Metrics
+from facegate.server.operations import health as health_op
 from facegate.server.runtimes import EntranceManager
 from facegate.server.schemas import HealthOut
 from facegate.server.sql_gallery import SqlGallery
@@ -151,23 +152,11 @@ def create_app(
 
     @app.get("/health", response_model=HealthOut, tags=["system"])
     def health() -> HealthOut:
-        """For load balancers and monitoring, no sign-in needed: the database, each entrance's
-        runtime state, and what each entrance's liveness stage checks (and does not)."""
-        try:
-            with state.sessions() as s:
-                s.execute(text("SELECT 1"))
-            db = "ok"
-        except Exception as exc:  # the answer is "degraded", never an error page
-            db = f"unavailable: {exc.__class__.__name__}"
-        with state.sessions() as s:
-            ids = dict(s.execute(select(Entrance.id, Entrance.name)).all()) if db == "ok" else {}
-        statuses = {name: state.entrances.status(i) for i, name in ids.items()}
-        return HealthOut(
-            status="ok" if db == "ok" else "degraded",
-            database=db,
-            entrances={n: st.state for n, st in statuses.items()},
-            liveness={n: st.liveness for n, st in statuses.items() if st.liveness is not None},
-        )
+        """For load balancers and monitoring, no sign-in needed: `degraded` with the reasons
+        (`problems`: which entrance, which state, since when) when the database or an enabled
+        entrance is not working; still HTTP 200 (`operations.health` says why). Also each
+        entrance's state and what its liveness stage checks (and does not)."""
+        return health_op.health(state)
 
     @app.get(
         "/metrics",

@@ -12,10 +12,12 @@ a camera is configured.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,10 +145,27 @@ class _Worker:
     thread: threading.Thread | None = None
     liveness: dict[str, Any] | None = None  # the running stage's describe()
     entrance: EntranceRuntime | None = None  # while the runtime runs
+    lost_since: float | None = None  # monotonic: the camera reported an outage then
 
     @property
     def name(self) -> str:
         return self.settings.name if self.settings else "?"
+
+    def set(self, status: EntranceStatus) -> None:
+        """The new status, stamped with when its state began (kept while the state stays)."""
+        same = status.state == self.status.state and self.status.since is not None
+        since = self.status.since if same else datetime.now(UTC)
+        self.status = status.model_copy(update={"since": since})
+
+    def current(self) -> EntranceStatus:
+        """The status as reported: an outage longer than the source's `reconnect_max_s` (a
+        whole backoff cycle without a frame) is `source_lost`, since the outage began."""
+        status, lost = self.status, self.lost_since
+        if status.state == "reconnecting" and lost is not None and self.settings is not None:
+            src = self.settings.source
+            if src is not None and time.monotonic() - lost > src.reconnect_max_s:
+                return status.model_copy(update={"state": "source_lost"})
+        return status
 
     def liveness_status(self) -> LivenessStatus | None:
         if self.liveness is not None:
@@ -202,6 +221,7 @@ class EntranceManager:
                         None,
                         EntranceStatus(
                             state="error",
+                            since=datetime.now(UTC),
                             detail="stored settings are invalid, save them again: "
                             + "; ".join(
                                 f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
@@ -217,17 +237,19 @@ class EntranceManager:
         )
         worker = _Worker(settings, actuator)
         if not settings.enabled:
-            worker.status = EntranceStatus(state="disabled")
+            worker.set(EntranceStatus(state="disabled"))
         elif settings.source is None:
-            worker.status = EntranceStatus(
-                state="no_source", detail="set a camera or video file to watch"
+            worker.set(
+                EntranceStatus(state="no_source", detail="set a camera or video file to watch")
             )
         elif not self._run:
-            worker.status = EntranceStatus(
-                state="stopped", detail="runtimes are off (server.run_entrances: false)"
+            worker.set(
+                EntranceStatus(
+                    state="stopped", detail="runtimes are off (server.run_entrances: false)"
+                )
             )
         else:
-            worker.status = EntranceStatus(state="starting")
+            worker.set(EntranceStatus(state="starting"))
             worker.thread = threading.Thread(
                 target=self._loop, args=(worker,), name=f"entrance-{settings.name}", daemon=True
             )
@@ -250,6 +272,11 @@ class EntranceManager:
                 log.error("entrance %s did not stop within %g s", worker.name, timeout)
         if worker.actuator is not None:
             worker.actuator.close()
+        self._idle_gauges(worker.name)
+
+    def _idle_gauges(self, name: str) -> None:
+        """An entrance that is not processing frames shows 0 frames/s, not its last rate."""
+        self.metrics.fps.labels(name).set(0)
 
     def close(self) -> None:
         self._closed = True
@@ -263,7 +290,7 @@ class EntranceManager:
             worker = self._workers.get(entrance_id)
         if worker is None:
             return EntranceStatus(state="stopped")
-        return worker.status.model_copy(update={"liveness": worker.liveness_status()})
+        return worker.current().model_copy(update={"liveness": worker.liveness_status()})
 
     def latest_frame(self, entrance_id: int) -> tuple[Any, float] | None:
         """The newest camera frame of a running entrance (BGR) and its wall-clock time; the
@@ -323,22 +350,48 @@ class EntranceManager:
                 access=DbAccessPolicy(self._factory),
                 journal=self.journal,
                 actuator=actuator,
-                sinks=[self.metrics.record],
+                sinks=[self.metrics.record, functools.partial(self._source_event, worker)],
             ) as entrance:
                 worker.entrance = entrance
                 if worker.stop.is_set():  # stopped while the source was opening
                     return
                 worker.liveness = entrance.liveness.describe()
                 entrance.start()  # warm-up: the first visitor does not wait for model loading
-                worker.status = EntranceStatus(state="running", detail=entrance.source.name)
+                if worker.lost_since is None:  # "running" comes with the first frame
+                    worker.set(
+                        EntranceStatus(
+                            state="starting", detail=f"waiting for {entrance.source.name}"
+                        )
+                    )
                 self._run_loop(worker, entrance)
         except FaceGateError as exc:
             log.error("entrance %s: %s", st.name, exc)
-            worker.status = worker.status.model_copy(update={"state": "error", "detail": str(exc)})
+            worker.set(worker.status.model_copy(update={"state": "error", "detail": str(exc)}))
         except Exception as exc:  # a bug must show in the status, not kill the server
             log.exception("entrance %s failed", st.name)
-            worker.status = worker.status.model_copy(
-                update={"state": "error", "detail": f"internal error: {exc!r}"}
+            worker.set(
+                worker.status.model_copy(
+                    update={"state": "error", "detail": f"internal error: {exc!r}"}
+                )
+            )
+        finally:
+            self._idle_gauges(st.name)
+
+    def _source_event(self, worker: _Worker, event: DoorEvent) -> None:
+        """A camera's outage and recovery (reported from its own thread) in the status: a
+        dead camera is `reconnecting`, then `source_lost`, never a `running` with 0 frames."""
+        if event.decision is Decision.SOURCE_LOST:
+            worker.lost_since = time.monotonic()
+            self._idle_gauges(worker.name)
+            worker.set(
+                worker.status.model_copy(
+                    update={"state": "reconnecting", "detail": event.reason, "fps": 0.0}
+                )
+            )
+        elif event.decision is Decision.SOURCE_RESTORED:
+            worker.lost_since = None
+            worker.set(
+                worker.status.model_copy(update={"state": "running", "detail": event.reason})
             )
 
     def _run_loop(self, worker: _Worker, entrance: EntranceRuntime) -> None:
@@ -347,22 +400,30 @@ class EntranceManager:
         while not worker.stop.is_set():
             if not entrance.step():
                 if not worker.stop.is_set():
-                    worker.status = self._snapshot(
-                        worker, entrance, "ended", "the source ended (a file played to its end)"
+                    worker.set(
+                        self._snapshot(
+                            worker,
+                            entrance,
+                            "ended",
+                            "the source ended (a file played to its end)",
+                            0.0,
+                        )
                     )
                     return
                 break
             window_frames += 1
             self.metrics.frames.labels(name).inc()
             now = time.monotonic()
-            if now - window_start >= 2.0:
-                fps = window_frames / (now - window_start)
-                self.metrics.fps.labels(name).set(fps)
-                window_start, window_frames = now, 0
-                worker.status = self._snapshot(
-                    worker, entrance, "running", worker.status.detail, fps
-                )
-        worker.status = self._snapshot(worker, entrance, "stopped", "stopped")
+            first = worker.status.state == "starting"
+            if first or now - window_start >= 2.0:
+                fps = window_frames / max(now - window_start, 1e-3) if not first else None
+                if fps is not None:
+                    self.metrics.fps.labels(name).set(fps)
+                    window_start, window_frames = now, 0
+                if worker.lost_since is None:  # not while the camera reports an outage
+                    detail = entrance.source.name if first else worker.status.detail
+                    worker.set(self._snapshot(worker, entrance, "running", detail, fps))
+        worker.set(self._snapshot(worker, entrance, "stopped", "stopped", 0.0))
 
     @staticmethod
     def _snapshot(

@@ -347,9 +347,27 @@ class LivenessStatus(BaseModel):
     summary: str = Field(description="one line, worded as the runtime's start-up log")
 
 
+EntranceState = Literal[
+    "stopped",
+    "starting",
+    "running",
+    "reconnecting",
+    "source_lost",
+    "ended",
+    "error",
+    "no_source",
+    "disabled",
+]
+
+
 class EntranceStatus(BaseModel):
-    state: Literal["stopped", "starting", "running", "ended", "error", "no_source", "disabled"]
+    """`starting` until the first frame is processed; `reconnecting` while a camera that
+    stopped delivering is retried, `source_lost` once that has lasted longer than the
+    source's `reconnect_max_s` (`running` again with the next frame)."""
+
+    state: EntranceState
     detail: str = ""
+    since: datetime | None = Field(None, description="when the entrance entered this state")
     frames: int = 0
     fps: float = 0.0
     events: dict[str, int] = Field(default_factory=dict)
@@ -471,9 +489,23 @@ class AuditOut(Out):
     detail: dict[str, Any]
 
 
+class HealthProblem(BaseModel):
+    """Why /health says `degraded`: one entrance that should be watching and is not."""
+
+    entrance: str
+    state: EntranceState
+    since: datetime | None
+    detail: str = ""
+
+
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded"]
     database: str
+    problems: list[HealthProblem] = Field(
+        default_factory=list,
+        description="why the status is degraded: each enabled entrance with a source that is "
+        "not running (error, reconnecting, source_lost, ended, stopped)",
+    )
     entrances: dict[str, str] = Field(description="entrance name -> runtime state")
     liveness: dict[str, LivenessStatus] = Field(
         default_factory=dict, description="entrance name -> what its liveness stage checks"

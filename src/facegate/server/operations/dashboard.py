@@ -96,6 +96,14 @@ def _state_words(
             strip_bidi(door_error["reason"]),
             live,
         )
+    if st.state in ("reconnecting", "source_lost"):  # the runtime's own word (issue 15)
+        since = st.since.timestamp() if st.since else _time.time()
+        return (
+            _("Camera lost since {time}", time=_hm(since, zone)),
+            "bad",
+            strip_bidi(st.detail or ""),
+            live,
+        )
     if st.state == "running":
         lost = _latest(state, e.name, Decision.SOURCE_LOST)
         if not live and _newer(lost, _latest(state, e.name, Decision.SOURCE_RESTORED)):
