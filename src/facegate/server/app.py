@@ -21,6 +21,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
+from facegate.private import private_dir
 from facegate.runtime.journal import Journal
 from facegate.server.api import auth as auth_api
 from facegate.server.api import (
@@ -39,19 +40,21 @@ from facegate.server.db.models import Entrance
 from facegate.server.deps import Viewer, get_state
 from facegate.server.metrics import Metrics
 from facegate.server.operations import health as health_op
+from facegate.server.operations.keys import seal_plaintext
 from facegate.server.runtimes import EntranceManager
 from facegate.server.schemas import HealthOut
 from facegate.server.sql_gallery import SqlGallery
 from facegate.server.state import ServerState
 from facegate.server.web_security import WebSecurity
+from facegate.vault import KEY_FILE_NAME, Vault
 
 log = logging.getLogger("facegate.server")
 UI_DIR = Path(__file__).with_name("ui")
 
 
-def _journal(cfg: FaceGateConfig) -> Journal:
+def _journal(cfg: FaceGateConfig, vault: Vault) -> Journal:
     jc = cfg.runtime.journal
-    return Journal(jc, jc.path or cfg.server.data_dir / "journal.sqlite")
+    return Journal(jc, jc.path or cfg.server.data_dir / "journal.sqlite", vault=vault)
 
 
 def _first_run(state: ServerState) -> None:
@@ -83,24 +86,33 @@ def _first_run(state: ServerState) -> None:
 
 def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -> ServerState:
     sc = config.server
+    private_dir(sc.data_dir)  # 0700: database, journal, snapshots and key are the owner's
+    vault = Vault.load(None, sc.data_dir / KEY_FILE_NAME)  # $FACEGATE_KEY(_FILE) or made
     db = make_engine(sc.resolved_database_url(), timeout_s=sc.db_timeout_s)
     migrate(db)
     sessions = session_factory(db)
-    journal = _journal(config)
+    journal = _journal(config, vault)
     metrics = Metrics()
     manager = EntranceManager(
-        sessions, config.engine, config.runtime, journal, metrics, run=sc.run_entrances
+        sessions,
+        config.engine,
+        config.runtime,
+        journal,
+        metrics,
+        vault=vault,
+        run=sc.run_entrances,
     )
     state = ServerState(
         config=config,
         db=db,
         sessions=sessions,
-        gallery=SqlGallery(sessions),
+        gallery=SqlGallery(sessions, vault),
         journal=journal,
         entrances=manager,
         metrics=metrics,
         _engine=face_engine,
     )
+    seal_plaintext(sessions, journal, vault)  # rows and snapshots of older versions
     _first_run(state)
     return state
 
