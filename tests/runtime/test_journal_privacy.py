@@ -99,6 +99,12 @@ def test_erase_person_keeps_events_without_name_or_face(tmp_path: Path) -> None:
         assert len(rows) == 3 and j.events_of("Ada Lovelace", 7) == []
         assert not Path(mine.snapshot_path or "").exists()
         assert [r["person"] for r in rows].count("erased resident #7") == 1
+        # an entrance that has not reloaded its gallery yet sees her again
+        late = DoorEvent(Decision.OPEN, "front", "Ada Lovelace matched", person="Ada Lovelace")
+        late.snapshot = face(9)
+        j.record(late)
+        assert j.query()[0]["person"] == "erased resident #7" and late.snapshot_path is None
+        assert "Ada Lovelace" not in j.query()[0]["reason"]
     for f in path.parent.rglob("*"):
         if f.is_file():
             assert b"Ada Lovelace" not in f.read_bytes(), f

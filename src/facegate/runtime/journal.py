@@ -132,6 +132,7 @@ class Journal:
         self.vault = vault
         self.snapshots = SnapshotStore(self.snapshot_dir, vault, self.config.jpeg_quality)
         self._lock = threading.Lock()
+        self._erased: dict[str, tuple[str, float]] = {}  # name -> (label, held until)
         try:
             if not self.path.parent.is_dir():
                 private_dir(self.path.parent)
@@ -186,18 +187,6 @@ class Journal:
 
     # -- snapshots --------------------------------------------------------------------------
 
-    def _write_snapshot(self, image: np.ndarray, when: float) -> str:
-        return self.snapshots.write(image, when)
-
-    def _remove_snapshot(self, rel: str) -> bool:
-        return self.snapshots.remove(rel)
-
-    def _scan(self) -> list[tuple[str, int, float]]:
-        return self.snapshots.scan()
-
-    def _prune_empty_dirs(self) -> None:
-        self.snapshots.prune_empty_dirs()
-
     def read_snapshot(self, rel: str) -> bytes:
         """The JPEG of a snapshot (opened by the vault); OSError when it is gone."""
         return self.snapshots.read(rel)
@@ -206,11 +195,12 @@ class Journal:
 
     def record(self, event: DoorEvent) -> int:
         """Store one event (and its snapshot, if any); returns the row id once committed."""
+        self._scrub_erased(event)
         rel: str | None = None
         snap_error: str | None = None
         if event.snapshot is not None:
             try:
-                rel = self._write_snapshot(event.snapshot, event.time)
+                rel = self.snapshots.write(event.snapshot, event.time)
             except OSError as exc:
                 name = errno.errorcode.get(exc.errno or 0, "OSError")
                 snap_error = f"snapshot not saved ({name}: {exc.strerror or exc})"
@@ -247,7 +237,7 @@ class Journal:
                 ).lastrowid
         except (JournalError, sqlite3.Error) as exc:
             if rel is not None:  # no row will ever point at it: do not leave an orphan
-                self._remove_snapshot(rel)
+                self.snapshots.remove(rel)
             event.snapshot_path = None
             msg = exc.args[0] if isinstance(exc, JournalError) else self._explain(exc)
             raise JournalError(
@@ -329,7 +319,7 @@ class Journal:
 
     def snapshot_bytes(self) -> int:
         """Bytes of JPEGs under snapshot_dir (what the disk budget is measured against)."""
-        return sum(size for _, size, _ in self._scan())
+        return sum(size for _, size, _ in self.snapshots.scan())
 
     def enforce_retention(self, now: float | None = None) -> tuple[int, int]:
         """Expire old events, drop strangers' snapshots after `unknown_snapshot_days` (their
@@ -360,9 +350,9 @@ class Journal:
                     (strangers,),
                 )
             for rel in expired:
-                files_deleted += self._remove_snapshot(rel)
+                files_deleted += self.snapshots.remove(rel)
 
-            files = {rel: (size, mtime) for rel, size, mtime in self._scan()}
+            files = {rel: (size, mtime) for rel, size, mtime in self.snapshots.scan()}
             claimed = dict(
                 self._db.execute(
                     "SELECT snapshot, id FROM events WHERE snapshot IS NOT NULL"
@@ -370,7 +360,7 @@ class Journal:
             )
             for rel, (_size, mtime) in list(files.items()):  # crash leftovers, stray tmp files
                 if rel not in claimed and mtime < time.time() - ORPHAN_GRACE_S:
-                    files_deleted += self._remove_snapshot(rel)
+                    files_deleted += self.snapshots.remove(rel)
                     del files[rel]
             budget = self.config.max_snapshot_mb * 1024 * 1024
             total = sum(size for size, _ in files.values())
@@ -390,8 +380,8 @@ class Journal:
                         [(rowid,) for rowid, _ in victims],
                     )
                 for _, rel in victims:
-                    files_deleted += self._remove_snapshot(rel)
-            self._prune_empty_dirs()
+                    files_deleted += self.snapshots.remove(rel)
+            self.snapshots.prune_empty_dirs()
         if events_deleted or files_deleted:
             log.info(
                 "journal: retention deleted %d events and %d snapshots",
@@ -414,12 +404,17 @@ class Journal:
                 raise JournalError(self._explain(exc)) from None
         return self._dicts(rows)
 
-    def erase_person(self, name: str, person_id: int | None, label: str) -> tuple[int, int]:
+    def erase_person(
+        self, name: str, person_id: int | None, label: str, hold_s: float = 120.0
+    ) -> tuple[int, int]:
         """Erase a person: their events stay, as `label` with no snapshot (the files are
         deleted); their name is replaced by `label` in every event's reason; the WAL is then
-        truncated so no old page keeps the name. Returns (events anonymised, files deleted)."""
+        truncated so no old page keeps the name. For `hold_s` more, an event that still
+        names them (a runtime that has not reloaded its gallery yet) is recorded the same
+        way. Returns (events anonymised, files deleted)."""
         where, args = _person_where(name, person_id)
         with self._lock:
+            self._erased[name] = (label, time.monotonic() + hold_s)
             with self._tx() as db:
                 snaps = [
                     r[0]
@@ -439,9 +434,22 @@ class Journal:
                         f"WHERE instr({column}, ?) > 0",
                         (name, label, name),
                     )
-            files = sum(self._remove_snapshot(rel) for rel in snaps)
+            files = sum(self.snapshots.remove(rel) for rel in snaps)
             self._checkpoint()
         return n, files
+
+    def _scrub_erased(self, event: DoorEvent) -> None:
+        if not self._erased:
+            return
+        now = time.monotonic()
+        with self._lock:
+            held = {n: lab for n, (lab, until) in self._erased.items() if until > now}
+            self._erased = {n: v for n, v in self._erased.items() if v[1] > now}
+        for name, label in held.items():
+            if event.person == name:
+                event.person, event.person_id, event.snapshot = label, None, None
+            if name in event.reason:
+                event.reason = event.reason.replace(name, label)
 
     def _checkpoint(self) -> None:
         try:
