@@ -8,7 +8,6 @@ import binascii
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -159,14 +158,6 @@ def snapshot_jpeg(journal: Journal, rel: str) -> bytes:
         return journal.read_snapshot(rel)
     except OSError:
         raise NotFound("no such snapshot (deleted by retention?)") from None
-
-
-def snapshot_path(journal: Journal, rel: str) -> Path:
-    """The best-shot JPEG of an event, by the path after `SNAPSHOT_URL`."""
-    path = journal.snapshot_dir / rel
-    if not SNAPSHOT.match(rel) or not path.is_file():
-        raise NotFound("no such snapshot (deleted by retention?)")
-    return path
 
 
 def audit_log(
