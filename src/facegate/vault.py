@@ -11,9 +11,9 @@ plaintext written before encryption existed: `open` returns it as it is, and the
 seals such blobs at start-up and on `facegate keys rotate`.
 
 Keys: a keyring of 256-bit keys, the last one seals, every one opens. It comes from
-`$FACEGATE_KEY` (base64 keys, comma-separated), else a key file (`$FACEGATE_KEY_FILE` or the
-configured path: one base64 key a line, `#` comments), else `<data dir>/facegate.key`,
-generated 0600 on first start. A key file is re-read when it changes, so a rotation run
+`$FACEGATE_KEY` (base64 keys, comma-separated), else the key file `$FACEGATE_KEY_FILE` (one
+base64 key a line, `#` comments), else `<data dir>/facegate.key` (or beside the door's
+gallery), generated 0600 on first start. A key file is re-read when it changes, so a rotation run
 from the command line reaches a running server before its old keys are dropped.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 import secrets
 import threading
@@ -33,6 +34,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from facegate.errors import FaceGateError
 from facegate.private import write_private
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"FGE"
 VERSION = 1
@@ -121,7 +124,9 @@ class Vault:
         if named:
             path = Path(named)
             if not path.is_file():
-                raise VaultError(f"key file {path} does not exist (${ENV_KEY_FILE} / key_file)")
+                raise VaultError(f"key file {path} does not exist (${ENV_KEY_FILE})")
+            if path.stat().st_mode & 0o077:
+                log.warning("key file %s is readable by others than its owner: chmod 600", path)
             return cls(read_key_file(path), path)
         if not default_file.is_file():
             write_private(default_file, (_FILE_HEAD + encode_key(new_key()) + "\n").encode())
