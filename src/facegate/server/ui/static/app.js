@@ -47,7 +47,7 @@ function setText(root, selector, text) {
 function updateCard(c) {
   const el = document.querySelector(`.entrance-card[data-id="${c.id}"]`);
   if (!el) return false;
-  el.className = "card entrance-card " + c.level;
+  el.className = "card entrance-card level-" + c.level;
   const words = el.querySelector(".words");
   words.textContent = c.words;
   words.className = "words " + c.level;
