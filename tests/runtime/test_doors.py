@@ -563,29 +563,49 @@ def test_request_open_does_not_block_the_caller() -> None:
     assert door.closed
 
 
-def test_failure_is_reported_as_door_error_event_and_runtime_continues() -> None:
-    errors: list[DoorEvent] = []
+def test_a_failure_is_the_outcome_of_its_own_open_and_the_worker_goes_on() -> None:
+    done: list[tuple[DoorEvent, dict]] = []
     door = RecordingDoor(fail_times=1)
-    act = DoorActuator(door, pulse_s=1.0, on_error=errors.append)
-    act.request_open(event())
+    act = DoorActuator(door, pulse_s=1.0, on_done=lambda e, o: done.append((e, o)))
+    first = event()
+    act.request_open(first)
     deadline = time.monotonic() + 2
-    while not errors and time.monotonic() < deadline:
+    while not done and time.monotonic() < deadline:
         time.sleep(0.01)
-    (err,) = errors
-    assert err.decision is Decision.DOOR_ERROR
-    assert err.entrance == "main" and err.person == "Ann" and err.track == 7
-    assert "relay board not responding" in err.reason
+    ((ev, outcome),) = done
+    assert ev is first and outcome["actuated"] is False
+    assert "relay board not responding" in outcome["error"]
+    ev.settle(outcome)  # what the journal does with it: the open says it failed
+    assert ev.decision is Decision.OPEN_FAILED and ev.door == outcome
     assert act.request_open(event()) is True  # a failed pulse does not swallow the retry
     act.close()
     assert door.opens == [(1.0, "Ann recognised")]
+    assert done[1][1] == {"actuated": True}
+
+
+def test_coalesced_opens_get_the_outcome_of_the_open_they_rode_on() -> None:
+    done: list[tuple[DoorEvent, dict]] = []
+    door = RecordingDoor(fail_times=1)
+    door.gate.clear()  # the first open hangs until released
+    act = DoorActuator(door, on_done=lambda e, o: done.append((e, o)))
+    first, second = event(), event()
+    assert act.request_open(first) is True
+    assert door.started.wait(2)
+    assert act.request_open(second) is False  # the same visitor, while the pulse is sent
+    door.gate.set()
+    act.close()
+    assert [(e is first, o["actuated"], o.get("coalesced")) for e, o in done] == [
+        (True, False, None),
+        (False, False, True),
+    ]
 
 
 def test_adapter_bug_and_failing_callback_do_not_kill_the_worker() -> None:
-    def bad_callback(e: DoorEvent) -> None:
+    def bad_callback(e: DoorEvent, outcome: dict) -> None:
         raise RuntimeError("journal is full")
 
     door = RecordingDoor(fail_times=1, exc=ZeroDivisionError)
-    act = DoorActuator(door, on_error=bad_callback)
+    act = DoorActuator(door, on_done=bad_callback)
     act.request_open(event("first"))
     act.request_open(event("second"))
     act.close()
@@ -622,10 +642,12 @@ def test_same_reason_is_accepted_again_once_the_pulse_is_over() -> None:
 
 def test_stale_request_is_dropped_not_opened_late() -> None:
     now = [0.0]
-    errors: list[DoorEvent] = []
+    done: list[tuple[DoorEvent, dict]] = []
     door = RecordingDoor()
     door.gate.clear()  # the first open hangs, like a webhook waiting for its timeout
-    act = DoorActuator(door, on_error=errors.append, max_wait_s=10, clock=lambda: now[0])
+    act = DoorActuator(
+        door, on_done=lambda e, o: done.append((e, o)), max_wait_s=10, clock=lambda: now[0]
+    )
     act.request_open(event("Ann recognised"))
     assert door.started.wait(2)
     act.request_open(event("Bob recognised", "Bob"))
@@ -633,8 +655,8 @@ def test_stale_request_is_dropped_not_opened_late() -> None:
     door.gate.set()
     act.close()
     assert [r for _, r in door.opens] == ["Ann recognised"]
-    (err,) = errors
-    assert err.person == "Bob" and "waited 30.0 s" in err.reason
+    (err,) = [(e, o) for e, o in done if not o["actuated"]]
+    assert err[0].person == "Bob" and "waited 30.0 s" in err[1]["error"]
 
 
 def test_close_drains_the_queue_and_refuses_new_requests() -> None:

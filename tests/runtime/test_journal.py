@@ -327,3 +327,31 @@ def test_committed_events_survive_kill_9(jpath: Path) -> None:
         assert stored[rid]["snapshot_path"] == path
         img = cv2.imread(path)
         assert img is not None and img.shape == (64, 64, 3)
+
+
+def test_an_older_journal_gains_the_door_column_and_an_outcome_lands_on_its_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:  # a journal as version 1 made it
+        db.executescript(
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema_version', '1');"
+            "CREATE TABLE events (id INTEGER PRIMARY KEY, time REAL NOT NULL, entrance TEXT "
+            "NOT NULL, track INTEGER, decision TEXT NOT NULL, person TEXT, person_id INTEGER, "
+            "reason TEXT NOT NULL, scores TEXT NOT NULL, liveness TEXT NOT NULL, "
+            "time_to_open_ms REAL, snapshot TEXT, snapshot_error TEXT);"
+            "INSERT INTO events VALUES (1, 1.0, 'main', NULL, 'open', 'Ann', 1, 'old', '{}', "
+            "'{}', NULL, NULL, NULL);"
+        )
+    with Journal(None, path) as j:
+        assert j.query(limit=None)[0]["door"] is None  # kept, no outcome known
+        early, late = (DoorEvent(Decision.OPEN, "main", f"{w} open") for w in ("early", "late"))
+        j.settle_door(early, {"actuated": False, "error": "relay off"})  # before its row
+        j.record(early)
+        j.record(late)
+        j.settle_door(late, {"actuated": True})  # after its row
+        rows = {r["reason"]: r for r in j.query(limit=None)}
+    assert rows["early open"]["decision"] == "open_failed"
+    assert rows["early open"]["door"] == {"actuated": False, "error": "relay off"}
+    assert rows["late open"]["decision"] == "open" and rows["late open"]["door"]["actuated"]

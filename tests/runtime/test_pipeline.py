@@ -199,11 +199,11 @@ def test_broken_door_is_journalled_and_run_goes_on(engine, gallery, hopper, tmp_
     assert stats.events.get("open") == 1
     with Journal(None, tmp_path / "journal.sqlite") as j:
         rows = j.query(limit=None)
-    kinds = sorted(r["decision"] for r in rows)
-    assert kinds == ["door_error", "open"]
-    err = next(r for r in rows if r["decision"] == "door_error")
-    assert "Connection refused" in err["reason"]
-    opened = next(r for r in rows if r["decision"] == "open")
+    # one event: the open itself says the door did not actuate (no green `open` beside a
+    # separate `door_error`, as before issue 15)
+    (opened,) = rows
+    assert opened["decision"] == "open_failed" and opened["door"]["actuated"] is False
+    assert "Connection refused" in opened["door"]["error"]
     assert Path(opened["snapshot_path"]).is_file()
 
 

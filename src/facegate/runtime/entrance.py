@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from contextlib import ExitStack
+from typing import Any
 
 from facegate.engine import FaceEngine
 from facegate.errors import ConfigError
@@ -83,7 +84,7 @@ class Entrance:
         try:
             if actuator is None:
                 door = build_door(rc.door, rc.entrance)
-                actuator = DoorActuator(door, pulse_s=rc.door.pulse_s, on_error=self.events.emit)
+                actuator = DoorActuator(door, pulse_s=rc.door.pulse_s, on_done=self._door_done)
                 self._stack.callback(actuator.close)
             self.actuator = actuator
             if source is None:
@@ -134,6 +135,16 @@ class Entrance:
             self._journal.record(event)
         except JournalError as exc:  # the door keeps working; the log keeps the event
             log.error("journal: %s; event was %s", exc, event.to_dict())
+
+    def _door_done(self, event: DoorEvent, outcome: dict[str, Any]) -> None:
+        """The door's outcome of an open, onto the open's own event (and its journal row)."""
+        if self._journal is None:
+            event.settle(outcome)
+            return
+        try:
+            self._journal.settle_door(event, outcome)
+        except JournalError as exc:
+            log.error("journal: %s; door outcome was %s for %s", exc, outcome, event.to_dict())
 
     def _source_status(self, kind: str, detail: str) -> None:
         decision = Decision.SOURCE_LOST if kind == "lost" else Decision.SOURCE_RESTORED

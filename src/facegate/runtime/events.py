@@ -16,9 +16,13 @@ import numpy as np
 
 class Decision(StrEnum):
     OPEN = "open"  # a resident, allowed here now, live: the door was commanded
+    # an open whose door adapter did not actuate (failed, timed out, dropped): the door stayed
+    # shut. An `open` becomes this once the adapter reports; `door` on the event says why.
+    OPEN_FAILED = "open_failed"
     DENY = "deny"  # recognised but not allowed (rules), or failed liveness (attack)
     UNKNOWN = "unknown"  # a face nobody in the gallery matches
-    # system events (no face): the camera went away / came back, a door adapter failed
+    # system events (no face): the camera went away / came back; a door adapter failure not
+    # tied to an open (journals before issue 15 recorded every door failure this way)
     SOURCE_LOST = "source_lost"
     SOURCE_RESTORED = "source_restored"
     DOOR_ERROR = "door_error"
@@ -38,6 +42,10 @@ class DoorEvent:
     time_to_open_ms: float | None = None
     snapshot: np.ndarray | None = field(default=None, repr=False)  # best-shot BGR crop
     snapshot_path: str | None = None  # set by the journal once written
+    # what the door did for an open: {"actuated": true} or {"actuated": false, "error": ...}
+    # (plus "coalesced": true when it rode on an identical open); None while in flight
+    door: dict[str, Any] | None = None
+    journal_id: int | None = field(default=None, repr=False)  # the journal's row; not journalled
     # the runtime clock's reading when decided (stream seconds on a replay); not journalled
     clock_t: float | None = field(default=None, repr=False)
 
@@ -45,11 +53,20 @@ class DoorEvent:
         d = asdict(self)
         d.pop("snapshot")
         d.pop("clock_t")
+        d.pop("journal_id")
         d["decision"] = self.decision.value
         d["scores"] = {k: round(float(v), 4) for k, v in self.scores.items()}
         if self.time_to_open_ms is not None:
             d["time_to_open_ms"] = round(self.time_to_open_ms, 1)
         return d
+
+    def settle(self, outcome: dict[str, Any]) -> None:
+        """What the door adapter did for this open. One that did not actuate becomes
+        `OPEN_FAILED` (fail-closed: the door stayed shut and nothing retries it later), so the
+        event itself, not a second one beside it, says the visitor was not let in."""
+        self.door = dict(outcome)
+        if self.decision is Decision.OPEN and not outcome.get("actuated"):
+            self.decision = Decision.OPEN_FAILED
 
 
 Sink = Callable[[DoorEvent], object]

@@ -35,39 +35,14 @@ from facegate import sqlite
 from facegate.errors import FaceGateError
 from facegate.private import private_dir, private_file
 from facegate.runtime.events import Decision, DoorEvent
+from facegate.runtime.journal_schema import COLUMNS, create_or_upgrade
 from facegate.runtime.snapshots import ORPHAN_GRACE_S, SnapshotStore
 from facegate.schema import StrictModel as _Strict
 from facegate.vault import Vault
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY,
-    time REAL NOT NULL,
-    entrance TEXT NOT NULL,
-    track INTEGER,
-    decision TEXT NOT NULL,
-    person TEXT,
-    person_id INTEGER,
-    reason TEXT NOT NULL,
-    scores TEXT NOT NULL,
-    liveness TEXT NOT NULL,
-    time_to_open_ms REAL,
-    snapshot TEXT,
-    snapshot_error TEXT
-);
-CREATE INDEX IF NOT EXISTS events_time ON events(time);
-CREATE INDEX IF NOT EXISTS events_entrance_time ON events(entrance, time);
-CREATE INDEX IF NOT EXISTS events_snapshot ON events(snapshot) WHERE snapshot IS NOT NULL;
-"""
-
-_COLUMNS = (
-    "id, time, entrance, track, decision, person, person_id, reason, scores, liveness, "
-    "time_to_open_ms, snapshot, snapshot_error"
-)
+_COLUMNS = COLUMNS
 
 __all__ = ["ORPHAN_GRACE_S", "Journal", "JournalConfig", "JournalError"]
 
@@ -148,18 +123,7 @@ class Journal:
                 log.warning("journal %s: WAL unavailable here (mode %s)", self.path, mode)
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA secure_delete=ON")  # erased names leave no trace
-            exists = self._db.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'"
-            ).fetchone()
-            if not exists:  # only a new journal needs the write lock to open
-                with self._tx() as db:
-                    for stmt in SCHEMA.strip().split(";"):
-                        if stmt.strip():
-                            db.execute(stmt)
-                    db.execute(
-                        "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
+            create_or_upgrade(self._db, self._tx)
         except (sqlite3.Error, JournalError) as exc:
             self._db.close()
             raise JournalError(
@@ -213,28 +177,31 @@ class Journal:
                     event.decision.value,
                     event.entrance,
                 )
-        row = (
-            float(event.time),
-            event.entrance,
-            event.track,
-            Decision(event.decision).value,
-            event.person,
-            event.person_id,
-            event.reason,
-            json.dumps({k: float(v) for k, v in event.scores.items()}),
-            json.dumps(event.liveness, default=_json_default),
-            event.time_to_open_ms,
-            rel,
-            snap_error,
-        )
         try:
+            # under the lock: the door's outcome (`settle_door`) is either in the row or after it
             with self._lock, self._tx() as db:
+                row = (
+                    float(event.time),
+                    event.entrance,
+                    event.track,
+                    Decision(event.decision).value,
+                    event.person,
+                    event.person_id,
+                    event.reason,
+                    json.dumps({k: float(v) for k, v in event.scores.items()}),
+                    json.dumps(event.liveness, default=_json_default),
+                    event.time_to_open_ms,
+                    rel,
+                    snap_error,
+                    None if event.door is None else json.dumps(event.door),
+                )
                 rowid = db.execute(
                     "INSERT INTO events(time, entrance, track, decision, person, person_id, "
-                    "reason, scores, liveness, time_to_open_ms, snapshot, snapshot_error) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "reason, scores, liveness, time_to_open_ms, snapshot, snapshot_error, door) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 ).lastrowid
+                event.journal_id = rowid
         except (JournalError, sqlite3.Error) as exc:
             if rel is not None:  # no row will ever point at it: do not leave an orphan
                 self.snapshots.remove(rel)
@@ -294,9 +261,24 @@ class Journal:
             d = dict(zip(_COLUMNS.split(", "), r, strict=True))
             d["scores"] = json.loads(d["scores"])
             d["liveness"] = json.loads(d["liveness"])
+            d["door"] = json.loads(d["door"]) if d["door"] else None
             d["snapshot_path"] = str(self.snapshot_dir / d["snapshot"]) if d["snapshot"] else None
             out.append(d)
         return out
+
+    def settle_door(self, event: DoorEvent, outcome: dict[str, Any]) -> None:
+        """The door adapter's outcome of an open (`DoorEvent.settle`), on the event's own row:
+        an open that did not actuate is stored as `open_failed`. The door is commanded before
+        the event is journalled, so an outcome arriving first is written with the row."""
+        with self._lock:
+            event.settle(outcome)
+            if event.journal_id is None:
+                return
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE events SET decision = ?, door = ? WHERE id = ?",
+                    (event.decision.value, json.dumps(event.door), event.journal_id),
+                )
 
     def count(self) -> int:
         with self._lock:

@@ -25,6 +25,12 @@ class Metrics:
             ["entrance", "decision"],
             registry=self.registry,
         )
+        self.door_failures = Counter(
+            "facegate_door_failures",
+            "Opens whose door adapter did not actuate (journalled as open_failed)",
+            ["entrance"],
+            registry=self.registry,
+        )
         self.time_to_open = Histogram(
             "facegate_time_to_open_seconds",
             "From first sight of a resident to the open command",

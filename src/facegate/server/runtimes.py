@@ -233,7 +233,7 @@ class EntranceManager:
             return
         rc = settings.runtime
         actuator = DoorActuator(
-            build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s, on_error=self._record
+            build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s, on_done=self._door_done
         )
         worker = _Worker(settings, actuator)
         if not settings.enabled:
@@ -320,6 +320,16 @@ class EntranceManager:
         except JournalError as exc:  # the door keeps working; the log keeps the event
             log.error("journal: %s; event was %s", exc, event.to_dict())
             return None
+
+    def _door_done(self, event: DoorEvent, outcome: dict[str, Any]) -> None:
+        """What the door did for an open (automatic or manual), onto the open's own event:
+        a failed one is journalled as `open_failed` with the error, and counted."""
+        if not outcome.get("actuated"):
+            self.metrics.door_failures.labels(event.entrance).inc()
+        try:
+            self.journal.settle_door(event, outcome)
+        except JournalError as exc:
+            log.error("journal: %s; door outcome was %s for %s", exc, outcome, event.to_dict())
 
     def open_door(self, entrance_id: int, reason: str, actor: str) -> tuple[bool, int | None]:
         """A manual open: commanded through the entrance's adapter and journalled."""

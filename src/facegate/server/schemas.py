@@ -451,7 +451,8 @@ class EventOut(BaseModel):
     time: datetime
     entrance: str
     decision: str = Field(
-        description="open, deny, unknown, source_lost, source_restored, door_error"
+        description="open, open_failed (an open whose door did not actuate: `door` says "
+        "why; the door stayed shut), deny, unknown, source_lost, source_restored, door_error"
     )
     person: str | None
     person_id: int | None
@@ -465,6 +466,12 @@ class EventOut(BaseModel):
     scores: dict[str, float]
     liveness: dict[str, Any]
     time_to_open_ms: float | None
+    door: dict[str, Any] | None = Field(
+        None,
+        description="what the door adapter did for an open: {actuated: true} or {actuated: "
+        "false, error}, plus coalesced: true when it rode on an identical open; null while "
+        "the command is in flight, and for other decisions",
+    )
     snapshot_url: str | None = Field(description="best-shot JPEG, when kept")
 
 

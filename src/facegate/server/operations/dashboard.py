@@ -87,7 +87,15 @@ def _state_words(
     st = e.status
     frame = state.entrances.latest_frame(e.id)
     live = st.state == "running" and frame is not None and now - frame[1] < STALE_FRAME_S
-    door_error = _latest(state, e.name, Decision.DOOR_ERROR)
+    door_error = max(  # an open whose door failed says so itself since issue 15
+        (
+            r
+            for d in (Decision.DOOR_ERROR, Decision.OPEN_FAILED)
+            if (r := _latest(state, e.name, d))
+        ),
+        key=lambda r: (r["time"], r["id"]),
+        default=None,
+    )
     if _newer(door_error, _latest(state, e.name, Decision.OPEN)):
         assert door_error is not None
         return (

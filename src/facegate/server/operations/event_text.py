@@ -108,7 +108,13 @@ def _unknown(reason: str, _: Gettext) -> str:
 
 
 def describe(
-    decision: str, reason: str, person: str | None, _: Gettext = ENGLISH, *, manual: bool = False
+    decision: str,
+    reason: str,
+    person: str | None,
+    _: Gettext = ENGLISH,
+    *,
+    manual: bool = False,
+    door: dict | None = None,
 ) -> str:
     """One event as a sentence, in the language of `_` (English by default).
 
@@ -126,6 +132,18 @@ def describe(
             who, why = (m.group("who"), m.group("why")) if m else ("?", reason)
             return _("Opened by hand by {who} ({why})", who=strip_bidi(who), why=strip_bidi(why))
         return _("Recognised {name}; door opened", name=name)
+    if kind is Decision.OPEN_FAILED:  # the open's own event; `door` says what failed
+        error = strip_bidi(_DOOR_FAILED.sub("", str((door or {}).get("error") or "")))
+        m = _MANUAL.match(reason)
+        if m or manual:
+            who, why = (m.group("who"), m.group("why")) if m else ("?", reason)
+            return _(
+                "Opened by hand by {who} ({why}), but the door did not open: {error}",
+                who=strip_bidi(who),
+                why=strip_bidi(why),
+                error=error,
+            )
+        return _("Recognised {name}, but the door did not open: {error}", name=name, error=error)
     if kind is Decision.DENY:
         return _deny(reason, name, _)
     if kind is Decision.UNKNOWN:
@@ -149,4 +167,5 @@ def describe_event(event: object, _: Gettext = ENGLISH) -> str:
         get("person"),
         _,
         manual=bool(live.get("manual")) if isinstance(live, dict) else False,
+        door=door if isinstance(door := get("door"), dict) else None,
     )

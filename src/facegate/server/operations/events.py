@@ -39,6 +39,7 @@ def event_out(d: dict[str, Any]) -> EventOut:
         scores=d["scores"],
         liveness=d["liveness"],
         time_to_open_ms=d["time_to_open_ms"],
+        door=d.get("door"),
         snapshot_url=SNAPSHOT_URL + d["snapshot"] if d["snapshot"] else None,
     )
 

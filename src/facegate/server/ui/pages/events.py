@@ -39,6 +39,7 @@ def decision_names(_: Translator) -> dict[str, str]:
     """The decision filter's choices, in words."""
     return {
         Decision.OPEN.value: _("Door opened"),
+        Decision.OPEN_FAILED.value: _("Door did not open"),
         Decision.DENY.value: _("Recognised, not let in"),
         Decision.UNKNOWN.value: _("Unknown visitor"),
         Decision.SOURCE_LOST.value: _("Camera lost"),
