@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from facegate.cli import main
-from facegate.gallery.store import NewTemplate, SQLiteGallery
+from facegate.gallery.store import NewTemplate, SQLiteGallery, gallery_vault
 from facegate.vault import is_sealed
 from tests.conftest import write_image
 
@@ -58,9 +58,14 @@ def test_enrolled_templates_are_sealed_and_files_owner_only(
         assert b"Grace Hopper" not in data and not any(b[40:72] in data for b in blobs), f
 
 
-def test_a_gallery_of_an_older_version_still_loads(run, tmp_path: Path) -> None:
+def test_a_gallery_of_an_older_version_loads_and_is_sealed(run, tmp_path: Path) -> None:
     db = tmp_path / "gallery.sqlite"
     with SQLiteGallery(db) as plain:  # no vault: as written before sealing existed
         plain.add_person("Old", [NewTemplate("sface", "v", np.ones(128, np.float32))])
     code, out, _ = run("gallery", "--db", db, "--json")
     assert code == 0 and json.loads(out)[0]["name"] == "Old"
+    with sqlite3.connect(db) as c:  # and is sealed from then on
+        (blob,) = c.execute("SELECT embedding FROM templates").fetchone()
+    assert is_sealed(blob)
+    with SQLiteGallery(db, vault=gallery_vault(db)) as g:
+        assert np.array_equal(g.templates("sface").matrix[0], np.ones(128, np.float32))

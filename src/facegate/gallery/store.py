@@ -6,11 +6,13 @@ clear error after a bounded wait instead of a hang.
 
 With a `Vault` (the CLI passes one: `facegate.key` beside the gallery, or $FACEGATE_KEY /
 $FACEGATE_KEY_FILE) every embedding is sealed before it is written; the file is 0600 and
-deleted rows are zeroed (secure_delete). Galleries written before that still load.
+deleted rows are zeroed (secure_delete). A gallery written before that is sealed the first
+time it is opened with a vault.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -24,7 +26,9 @@ import numpy as np
 from facegate import sqlite
 from facegate.errors import GalleryError
 from facegate.private import private_dir, private_file
-from facegate.vault import KEY_FILE_NAME, Vault
+from facegate.vault import KEY_FILE_NAME, Vault, is_sealed
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -140,6 +144,11 @@ class SQLiteGallery:
                         "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
                     )
+            if vault is not None:
+                try:
+                    self._seal_plaintext(vault)
+                except GalleryError as exc:  # a read-only copy still serves the door
+                    log.warning("gallery %s: plaintext templates not sealed: %s", self.path, exc)
         except sqlite3.DatabaseError as exc:
             raise GalleryError(self._explain(exc)) from None
         except OSError as exc:
@@ -239,6 +248,19 @@ class SQLiteGallery:
 
     def data_version(self) -> int:
         return int(self._query("PRAGMA data_version")[0][0])
+
+    def _seal_plaintext(self, vault: Vault) -> None:
+        """Once per gallery: seal the templates an older version wrote in plaintext."""
+        done = "SELECT 1 FROM meta WHERE key = 'vault_sealed'"
+        if self._db.execute(done).fetchone():
+            return
+        with self._tx() as db:
+            rows = db.execute("SELECT id, embedding FROM templates").fetchall()
+            db.executemany(
+                "UPDATE templates SET embedding = ? WHERE id = ?",
+                [(vault.seal(b), i) for i, b in rows if not is_sealed(b)],
+            )
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('vault_sealed', '1')")
 
     def _seal(self, data: bytes) -> bytes:
         return self.vault.seal(data) if self.vault is not None else data
