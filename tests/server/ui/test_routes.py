@@ -5,6 +5,7 @@ audited; a refused form comes back with the message in place and what was typed,
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_add_form_creates_a_running_entrance_audited(api: Api, tmp_path: Path) -
     assert garage["status"]["liveness"]["checks"] == []
     assert ("user:oper", "entrance_create") in audit_actions(api)
     shown = ui.get(r.headers["location"])
-    assert "Saved; the entrance's runtime restarted" in shown.text
+    assert "Saved; the entrance's runtime restarted" in html.unescape(shown.text)
     assert "liveness: OFF" in shown.text  # said on the entrance's card
 
 

@@ -29,7 +29,7 @@ from facegate.runtime.events import Decision
 from facegate.server.errors import NotFound
 from facegate.server.operations import entrances as entrance_ops
 from facegate.server.operations import residents as resident_ops
-from facegate.server.operations.event_text import ENGLISH, Gettext, describe_event
+from facegate.server.operations.event_text import ENGLISH, N_, Gettext, describe_event
 from facegate.server.operations.events import event_out
 from facegate.server.schemas import EntranceOut
 from facegate.server.state import ServerState
@@ -38,6 +38,19 @@ from facegate.server.text import strip_bidi
 STALE_FRAME_S = 5.0  # no frame for this long: the picture is not live
 FRAME_MAX_WIDTH = 640  # the card shows it small; a 1080p JPEG every 2 s is wasted bandwidth
 VISITS = (Decision.OPEN, Decision.DENY, Decision.UNKNOWN)
+# an entrance runtime's state (`EntranceStatus.state`) for people; the reader's `_`
+# translates them (the entrances page uses them too)
+STATE_WORDS = {
+    "running": N_("Watching"),
+    "starting": N_("Starting"),
+    "reconnecting": N_("Camera lost"),
+    "source_lost": N_("Camera lost"),
+    "no_source": N_("No camera set"),
+    "disabled": N_("Switched off"),
+    "stopped": N_("Stopped"),
+    "ended": N_("Video ended"),
+    "error": N_("Not working"),
+}
 
 
 @dataclass
@@ -122,17 +135,9 @@ def _state_words(
                 strip_bidi(lost["reason"]),
                 live,
             )
-        return _("Watching"), "ok", "", live
-    words = {
-        "starting": (_("Starting"), "warn"),
-        "no_source": (_("No camera set"), "off"),
-        "disabled": (_("Switched off"), "off"),
-        "stopped": (_("Stopped"), "off"),
-        "ended": (_("Video ended"), "off"),
-        "error": (_("Not working"), "bad"),
-    }
-    text, level = words.get(st.state, (st.state, "warn"))
-    return text, level, strip_bidi(st.detail or ""), live
+        return _(STATE_WORDS["running"]), "ok", "", live
+    level = {"starting": "warn", "error": "bad"}.get(st.state, "off")
+    return _(STATE_WORDS.get(st.state, st.state)), level, strip_bidi(st.detail or ""), live
 
 
 def _last_visit(state: ServerState, name: str, zone: ZoneInfo, _: Gettext) -> dict | None:

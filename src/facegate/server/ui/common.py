@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from facegate.server.auth import COOKIE, Principal, Role, principal_for_token
 from facegate.server.i18n import COOKIE as LANG_COOKIE
 from facegate.server.i18n import LANGUAGES, Translator, negotiate
+from facegate.server.operations.dashboard import STATE_WORDS
 from facegate.server.text import strip_bidi
 
 
@@ -45,6 +46,7 @@ def _context(request: Request) -> dict[str, object]:
         "languages": LANGUAGES,
         "tz": site_zone(request),
         "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "state_words": STATE_WORDS,
     }
 
 

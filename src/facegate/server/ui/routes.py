@@ -21,6 +21,7 @@ from facegate.server.auth import COOKIE, Principal, Role
 from facegate.server.deps import DB, State, client_address
 from facegate.server.errors import BadCredentials, Conflict, Forbidden, NotFound, TooManyAttempts
 from facegate.server.operations import entrances, events, residents, rules, users
+from facegate.server.operations.event_text import N_
 from facegate.server.state import ServerState
 from facegate.server.ui.common import login_redirect, page, templates, who_of
 from facegate.server.ui.forms import (
@@ -60,14 +61,14 @@ def login(
         return templates.TemplateResponse(
             request,
             "login.html",
-            {"who": None, "error": "Wrong username or password."},
+            {"who": None, "error": N_("Wrong username or password.")},
             status_code=401,
         )
     except TooManyAttempts as exc:  # the password was not checked
         return templates.TemplateResponse(
             request,
             "login.html",
-            {"who": None, "error": f"Sign-in refused: {exc}."},
+            {"who": None, "error": N_("Sign-in refused: {why}."), "args": {"why": str(exc)}},
             status_code=429,
             headers={"Retry-After": str(exc.retry_after)},
         )
@@ -115,8 +116,9 @@ def resident_page(request: Request, resident_id: int, session: DB) -> Response:
             request,
             "message.html",
             who,
-            title="Not found",
-            message=f"No resident with id {resident_id}.",
+            title=N_("Not found"),
+            message=N_("No resident with id {id}."),
+            args={"id": resident_id},
         )
     return _page(request, "resident.html", who, r=r, photos=r.photo_list)
 
@@ -203,8 +205,8 @@ def add_entrance(
             "message.html",
             who,
             403,
-            title="Operators only",
-            message="Only an operator or an admin can add or change entrances.",
+            title=N_("Operators only"),
+            message=N_("Only an operator or an admin can add or change entrances."),
         )
     try:
         row = entrances.create_entrance(session, state, who, form.create_body(state.config.runtime))
@@ -235,8 +237,8 @@ def edit_entrance(
             "message.html",
             who,
             403,
-            title="Operators only",
-            message="Only an operator or an admin can add or change entrances.",
+            title=N_("Operators only"),
+            message=N_("Only an operator or an admin can add or change entrances."),
         )
     try:
         stored = entrances.get_entrance(session, state, entrance_id)
@@ -246,8 +248,9 @@ def edit_entrance(
             "message.html",
             who,
             404,
-            title="Not found",
-            message=f"No entrance with id {entrance_id}.",
+            title=N_("Not found"),
+            message=N_("No entrance with id {id}."),
+            args={"id": entrance_id},
         )
     try:
         body = form.update_body(stored)
@@ -294,8 +297,8 @@ def users_page(request: Request, session: DB) -> Response:
             request,
             "message.html",
             who,
-            title="Admins only",
-            message="Only an admin can manage users and API keys.",
+            title=N_("Admins only"),
+            message=N_("Only an admin can manage users and API keys."),
         )
     return _page(
         request,
