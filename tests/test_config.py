@@ -60,3 +60,49 @@ def test_from_config_accepts_file_dict_and_model(tmp_path: Path) -> None:
 def test_example_entrance_config_is_valid() -> None:
     cfg = load_config(Path(__file__).parents[1] / "examples" / "entrance.yaml")
     assert cfg.runtime.door.kind == "gpio" and cfg.runtime.decision.confirm
+
+
+# -- found by tests/fuzz: each escaped load_config as a bare exception (a traceback at start-up)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("engine: {fmr: 2001-02-30}\n", "day is out of range"),  # was ValueError
+        ("server: {port: !!int abc}\n", "invalid literal"),  # was ValueError
+        ("engine: {fmr: !!float x}\n", "could not convert"),  # was ValueError
+        ("engine: {flip: !!bool maybe}\n", "maybe"),  # was KeyError
+        ("server: {port: !!int ''}\n", "cannot read"),  # was IndexError
+        ("engine: {fmr: !!timestamp ~}\n", "cannot read"),  # was AttributeError
+        ("engine: {fmr: " + "9" * 5000 + "}\n", "digits"),  # was ValueError
+        ("engine: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than 50"),  # was RecursionError
+        (
+            "a: " + "{a: " * 3000 + "1" + "}" * 3000 + "\n",
+            "nested more than 50",
+        ),  # was RecursionError
+    ],
+)
+def test_yaml_the_parser_chokes_on_is_a_config_error(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_billion_laughs_and_self_reference_are_refused_fast(tmp_path: Path) -> None:
+    """Aliases stay references (PyYAML does not expand them) and validation stops at the first
+    wrong type, so nine levels of nine aliases cost nothing."""
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n"
+        for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    path = tmp_path / "lol.yaml"
+    path.write_text(laughs + "engine: {recognizers: *i}\n")
+    with pytest.raises(ConfigError, match="is invalid") as err:
+        load_config(path)
+    assert len(str(err.value)) < 5000
+    path.write_text("runtime: &r {access: *r}\n")
+    with pytest.raises(ConfigError, match=r"runtime\.access"):
+        load_config(path)

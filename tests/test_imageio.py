@@ -108,3 +108,43 @@ def test_to_bgr_accepts_gray_and_bgra() -> None:
         to_bgr(np.zeros((4, 4, 2), np.uint8))
     with pytest.raises(ImageError):
         to_bgr(np.zeros((0, 0, 3), np.uint8))
+
+
+# -- found by tests/fuzz: each of these escaped load_image as a bare exception (a 500) -------
+
+
+def test_truncated_png_header_is_an_image_error() -> None:
+    ihdr = b"\x00\x00\x00\x05IHDR" + b"\x00" * 5  # an IHDR of 5 bytes, not 13
+    data = b"\x89PNG\r\n\x1a\n" + ihdr + struct.pack(">I", zlib.crc32(ihdr[4:]))
+    with pytest.raises(ImageError, match="cannot decode"):  # was ValueError
+        load_image(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"P6\n64 64\n?55\n" + bytes(64 * 64 * 3),  # PPM: was ValueError from int()
+        b"P6\n64 64\x00\x00\x00\x00" + bytes(64),  # PPM: was ValueError
+        # TIFF, minimised from the fuzzer's finds: ValueError, then TypeError on load
+        bytes.fromhex("49492a00080000000a00000102000100000000000000010104000100000000000000"),
+        bytes.fromhex(
+            "49492a00080000000900000104000100000040000000010104000100000040000000000000000000"
+            "000000000000000000000000000000000000000000000000000000000000110102000100000000000000"
+        ),
+    ],
+)
+def test_formats_no_photo_comes_in_are_not_parsed(data: bytes) -> None:
+    with pytest.raises(ImageError, match="unrecognised format; JPEG, PNG, WebP or BMP"):
+        load_image(data)
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "PPM", "GIF", "ICO"])
+def test_only_photo_formats_are_decoded(fmt: str) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (1, 2, 3)).save(buf, fmt)
+    with pytest.raises(ImageError, match="unrecognised format"):
+        load_image(buf.getvalue())
+    for ok in ("JPEG", "PNG", "WEBP", "BMP"):
+        buf = io.BytesIO()
+        Image.new("RGB", (32, 32), (1, 2, 3)).save(buf, ok)
+        assert load_image(buf.getvalue()).shape == (32, 32, 3)

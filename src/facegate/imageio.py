@@ -2,7 +2,9 @@
 
 Files come from users (enrolment photos, uploads), so every way a file can be bad has a
 named error. The pixel-count check reads only the header, so a 30000x30000 bomb is refused
-before a byte of pixel data is decoded.
+before a byte of pixel data is decoded. Only the formats a photo comes in are parsed
+(`FORMATS`): each other Pillow plugin (PPM, TIFF, ICO, PSD, EPS, ...) is parser code an
+upload could reach for no benefit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from facegate.errors import ImageError, ImageTooLargeError
 
 #: 40 megapixels: bigger than any phone photo, far below what would exhaust an edge device.
 DEFAULT_MAX_PIXELS = 40_000_000
+
+#: What cameras, phones and the rest of FaceGate (`sources.IMAGE_SUFFIXES`) produce (Pillow's
+#: JPEG opener also reads the multi-picture JPEGs some phones write).
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
 
 
 def load_image(
@@ -41,13 +47,15 @@ def load_image(
     if not data:
         raise ImageError(f"{name}: file is empty")
     try:
-        img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image (unrecognised format)") from None
+        raise ImageError(
+            f"{name}: not an image (unrecognised format; JPEG, PNG, WebP or BMP)"
+        ) from None
     except Image.DecompressionBombError as exc:  # Pillow's own limit, far above ours
         raise ImageTooLargeError(f"{name}: image is too large to decode ({exc})") from None
-    except OSError as exc:
-        raise ImageError(f"{name}: cannot decode image header ({exc})") from None
+    except Exception as exc:  # any parser failure, see _decode
+        raise ImageError(f"{name}: cannot decode image header ({_why(exc)})") from None
     width, height = img.size
     if width * height > max_pixels:
         raise ImageTooLargeError(
@@ -57,13 +65,30 @@ def load_image(
     if width < 8 or height < 8:
         raise ImageError(f"{name}: image is only {width}x{height} pixels")
     try:
-        img.load()
-        img = ImageOps.exif_transpose(img)
+        return _decode(img)
     except Image.DecompressionBombError:
         raise ImageTooLargeError(f"{name}: image is too large to decode safely") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{name}: truncated or corrupt image data ({exc})") from None
+    except MemoryError:
+        raise ImageTooLargeError(f"{name}: not enough memory to decode this image") from None
+    except Exception as exc:  # any parser failure, see _decode
+        raise ImageError(f"{name}: truncated or corrupt image data ({_why(exc)})") from None
+
+
+def _decode(img: Image.Image) -> np.ndarray:
+    """Pixels, upright, as BGR. Pillow's parsers raise whatever the corrupt bytes lead them
+    into, not only OSError: fuzzing (tests/fuzz) found ValueError, TypeError, OverflowError
+    and SyntaxError from the header alone, and EXIF junk reaches `exif_transpose`. For bytes
+    from a user each of them means one thing, a file that is not a usable image, so the
+    caller turns any of them into `ImageError` (a 4xx, never a 500)."""
+    img.load()
+    img = ImageOps.exif_transpose(img)
     return pil_to_bgr(img)
+
+
+def _why(exc: BaseException) -> str:
+    """A parser's complaint, short: some quote the bytes they choked on."""
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def pil_to_bgr(img: Image.Image) -> np.ndarray:

@@ -35,14 +35,48 @@ def no_control_chars(value: str, what: str = "the value") -> str:
     return value
 
 
+#: No FaceGate setting is nested more than a few levels; a file nested deeper than this is
+#: refused while it is parsed (PyYAML recurses per level: 1000 levels took 1-2 s to reach
+#: RecursionError, 0.4 s to stop here; atheris found the slow one).
+MAX_YAML_DEPTH = 50
+
+
+class _Loader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that stops at `MAX_YAML_DEPTH` levels of nesting."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def read_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A YAML (or JSON) file whose top level is a mapping; `ConfigError` says what is wrong."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from None
+    try:
+        data = yaml.load(text, Loader=_Loader) or {}  # a SafeLoader, depth-limited
+    except RecursionError:  # the depth limit stops nesting first; kept as the last guard
+        raise ConfigError(f"cannot read config {path}: nested too deeply") from None
+    except Exception as exc:  # anything PyYAML raises is about the text
+        # Beyond YAMLError, PyYAML's constructors let through what Python's own parsers and
+        # tables raise on a tagged scalar: ValueError (a date like 2001-02-30, `!!int abc`, a
+        # 5000-digit integer), KeyError (`!!bool maybe`), IndexError (`!!int ""`),
+        # AttributeError (`!!timestamp ~`); found by tests/fuzz.
         raise ConfigError(f"cannot read config {path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
