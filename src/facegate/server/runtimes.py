@@ -272,7 +272,8 @@ class EntranceManager:
                 log.error("entrance %s did not stop within %g s", worker.name, timeout)
         if worker.actuator is not None:
             worker.actuator.close()
-        self._idle_gauges(worker.name)
+        if worker.settings is not None:
+            self._idle_gauges(worker.name)
 
     def _idle_gauges(self, name: str) -> None:
         """An entrance that is not processing frames shows 0 frames/s, not its last rate."""
