@@ -107,6 +107,18 @@ class ServerConfig(StrictModel):
     )
     max_upload_mb: float = Field(15.0, gt=0, description="largest accepted photo upload")
     db_timeout_s: float = Field(5.0, gt=0, description="wait this long for a locked database")
+    inference_slots: int = Field(
+        0,
+        ge=0,
+        description="face searches and enrolments run at once (each model with cores / slots "
+        "threads unless engine.threads is set); 0 = one per CPU core",
+    )
+    inference_queue: int = Field(
+        4,
+        ge=0,
+        description="how many more may wait for a slot (4: about two searches' time each on "
+        "a 2-core box); beyond that 503 with Retry-After",
+    )
     run_entrances: bool = Field(True, description="run the enabled entrances in this process")
     media_dirs: list[Path] | None = Field(
         None,

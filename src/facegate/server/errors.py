@@ -110,6 +110,17 @@ class TooManyAttempts(ServerError):
         self.retry_after = retry_after
 
 
+class Busy(ServerError):
+    """More face searches and enrolments at once than the server runs and queues
+    (`server.inference_slots`, `server.inference_queue`); `retry_after` is in seconds."""
+
+    code = "busy"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class CrossOrigin(Forbidden):
     """A cookie-authenticated change sent from another origin (CSRF)."""
 

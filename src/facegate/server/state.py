@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
 from facegate.runtime.journal import Journal
+from facegate.server.inference import InferenceGate, engine_config_for, slots_for
 from facegate.server.metrics import Metrics
 from facegate.server.runtimes import EntranceManager
 from facegate.server.sql_gallery import SqlGallery
@@ -30,12 +31,25 @@ class ServerState:
     metrics: Metrics
     _engine: FaceEngine | None = None
     _engine_lock: threading.Lock = field(default_factory=threading.Lock)
+    _gate: InferenceGate = field(init=False)
+
+    def __post_init__(self) -> None:
+        sc = self.config.server
+        self._gate = InferenceGate(slots_for(sc.inference_slots), sc.inference_queue)
 
     @contextmanager
     def face_engine(self) -> Iterator[FaceEngine]:
-        """The API's engine, one request at a time: the CPU has few cores and the models are
-        shared; the runtimes have engines of their own."""
+        """The API's engine, shared by `server.inference_slots` requests at once (ONNX
+        Runtime sessions run concurrently; see `inference`), `Busy` when the queue is full;
+        the runtimes have engines of their own. Built and warmed once, under a lock, so two
+        first requests neither load a model twice nor write its cache file together."""
+        with self._gate.admit():
+            yield self._ready_engine()
+
+    def _ready_engine(self) -> FaceEngine:
         with self._engine_lock:
             if self._engine is None:
-                self._engine = FaceEngine(self.config.engine)
-            yield self._engine
+                cfg = engine_config_for(self.config.engine, self._gate.slots)
+                self._engine = FaceEngine(cfg)
+            self._engine.warm_up(self._engine.model_names)
+            return self._engine

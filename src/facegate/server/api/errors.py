@@ -1,5 +1,5 @@
-"""Every failure a caller can cause becomes a 4xx (or 503 for a busy database) with an
-`ErrorOut` body; a 500 is a bug.
+"""Every failure a caller can cause becomes a 4xx (or 503 for a busy database or a full
+inference queue) with an `ErrorOut` body; a 500 is a bug.
 
 The operations (`facegate.server.operations`) and the engine refuse with `FaceGateError`s
 (`facegate.errors`, `facegate.server.errors`); `status_for` is the one place that gives each
@@ -37,6 +37,7 @@ from facegate.errors import (
 )
 from facegate.server.errors import (
     BadCredentials,
+    Busy,
     Conflict,
     Forbidden,
     NotFound,
@@ -79,6 +80,8 @@ def status_for(exc: FaceGateError) -> int:
         return 401
     if isinstance(exc, TooManyAttempts):
         return 429
+    if isinstance(exc, Busy):
+        return 503
     if isinstance(exc, Forbidden):
         return 403
     if isinstance(exc, NotFound):
