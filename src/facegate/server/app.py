@@ -28,6 +28,7 @@ from facegate.server.api import (
     entrances,
     errors,
     events,
+    links,
     live,
     recognition,
     residents,
@@ -161,6 +162,7 @@ def create_app(
     ):
         api.include_router(r)
     app.include_router(api)
+    links.install(app)  # OpenAPI links: a create's answer -> its follow-up operations
 
     @app.get("/health", response_model=HealthOut, tags=["system"])
     def health() -> HealthOut:
