@@ -54,6 +54,7 @@ def N_(message: str) -> str:
     """Marks a string for translation where it is defined; `_` translates it where shown."""
     return message
 
+
 _MANUAL = re.compile(r"^manual open by (?P<who>.*?): (?P<why>.*)$", re.S)
 _NEAR_MISS = re.compile(r"; (?P<name>.+) -?[\d.]+ >= -?[\d.]+ on \d+ of \d+ shots needed$")
 _NOT_CONFIRMED = re.compile(r"did not confirm (?P<name>.+) \(-?[\d.inf]+ < -?[\d.]+\)$")
