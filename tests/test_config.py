@@ -106,3 +106,12 @@ def test_billion_laughs_and_self_reference_are_refused_fast(tmp_path: Path) -> N
     path.write_text("runtime: &r {access: *r}\n")
     with pytest.raises(ConfigError, match=r"runtime\.access"):
         load_config(path)
+
+
+def test_a_time_zone_folder_is_a_config_error(tmp_path: Path) -> None:
+    """A tzdata folder as a time zone: ZoneInfo raised IsADirectoryError (found by tests/fuzz)."""
+    path = tmp_path / "site.yaml"
+    for section in ("runtime: {access: {timezone: Europe}}", "server: {timezone: Europe}"):
+        path.write_text(section + "\n")
+        with pytest.raises(ConfigError, match="unknown time zone 'Europe'"):
+            load_config(path)

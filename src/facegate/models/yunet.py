@@ -86,9 +86,8 @@ class YuNet:
         scale = 1.0
         if self.max_side and max(h, w) > self.max_side:
             scale = self.max_side / max(h, w)
-            bgr = cv2.resize(
-                bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA
-            )
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))  # 8x40000 -> 1x640
+            bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
             h, w = bgr.shape[:2]
         ph, pw = -(-h // 32) * 32, -(-w // 32) * 32
         if (ph, pw) != (h, w):  # pad in uint8, then one C++ pass to float NCHW

@@ -188,7 +188,7 @@ class AccessConfig(_Strict):
         if v is not None:
             try:
                 ZoneInfo(v)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" (a folder)
                 raise ValueError(
                     f"unknown time zone {v!r}; use an IANA name such as 'Europe/Berlin'"
                 ) from None

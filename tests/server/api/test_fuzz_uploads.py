@@ -8,6 +8,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 
+import cv2
+import numpy as np
 import pytest
 from hypothesis import strategies as st
 
@@ -63,3 +65,21 @@ def test_images_the_fuzzer_found_are_400_not_500(fuzz_api: Api) -> None:
         ):
             assert r.status_code in (400, 422), r.text
             assert r.json()["error"] == "bad_image", r.text
+
+
+def test_a_sliver_of_an_image_is_no_face_not_500(make_api: Callable[..., Api]) -> None:
+    """8 x 40000 pixels: the detector shrank it to 0 x 640 and cv2.resize raised (a 500)."""
+    api = make_api()
+    c, h = api.client, api.operator
+    rid = add_resident(api)["id"]
+    for shape in ((40000, 8, 3), (8, 40000, 3)):
+        _, png = cv2.imencode(".png", np.full(shape, 128, np.uint8))
+        f = {"file": ("x.png", png.tobytes(), "image/png")}
+        pair = {"file1": ("a.png", png.tobytes(), "image/png"), "file2": f["file"]}
+        for r in (
+            c.post("/api/v1/identify", headers=h, files=f),
+            c.post(f"/api/v1/residents/{rid}/photos", headers=h, files=f),
+            c.post("/api/v1/verify", headers=h, files=pair),
+        ):
+            assert r.status_code == 422, r.text
+            assert r.json()["error"] in ("no_face", "low_quality"), r.text
