@@ -68,7 +68,7 @@ def test_csv_of_the_filtered_events(make_api) -> None:
 
 def test_no_cell_runs_as_a_formula(make_api) -> None:
     api = make_api()
-    evil = "=HYPERLINK(\"http://x\",\"click\")"
+    evil = '=HYPERLINK("http://x","click")'
     api.state.journal.record(
         DoorEvent(Decision.OPEN, "main", "manual open by user:bob: +SUM(1,2)", T0, person=evil)
     )

@@ -20,7 +20,8 @@ CASES = [
      "Recognised Ann Lee; door opened"),
     (Decision.OPEN, "manual open by user:bob: courier with a parcel", None,
      "Opened by hand by user:bob (courier with a parcel)"),
-    (Decision.UNKNOWN, "no resident matched at FMR 1e-05; closest Lin-Manuel Miranda -0.042 < 0.509",
+    (Decision.UNKNOWN,
+     "no resident matched at FMR 1e-05; closest Lin-Manuel Miranda -0.042 < 0.509",
      None, "Unknown visitor"),
     (Decision.UNKNOWN, "no resident matched at FMR 1e-05", None, "Unknown visitor"),
     (Decision.UNKNOWN, "no resident matched at FMR 1e-05; Ann Lee 0.612 >= 0.509 on 1 of 2 "
