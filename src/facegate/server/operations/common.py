@@ -1,4 +1,5 @@
-"""What every operation module uses: the audit log, role checks, fetching a row by id."""
+"""What every operation module uses: the audit log, role checks, fetching a row by id, a
+resident as the API shows it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from facegate.server.auth import Principal, Role
-from facegate.server.db.models import AuditEntry, Base
+from facegate.server.db.models import AuditEntry, Base, Resident
 from facegate.server.errors import Forbidden, NotFound
-from facegate.server.schemas import DB_INT
+from facegate.server.schemas import DB_INT, ResidentOut
+from facegate.server.sql_gallery import photo_count
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -42,3 +44,17 @@ def fetch(session: Session, model: type[RowT], ident: int, what: str) -> RowT:
     if row is None:
         raise NotFound.of(what, ident)
     return row
+
+
+def resident_out(session: Session, r: Resident) -> ResidentOut:
+    return ResidentOut(
+        id=r.id,
+        name=r.name,
+        apartment=r.apartment,
+        notes=r.notes,
+        active=r.active,
+        valid_from=r.valid_from,
+        valid_until=r.valid_until,
+        created_at=r.created_at,
+        photos=photo_count(session, r.id),
+    )

@@ -22,11 +22,11 @@ from facegate.runtime.journal import Journal
 from facegate.server.auth import Principal, Role
 from facegate.server.db.database import bump, truncate_wal
 from facegate.server.db.models import AccessRuleRow, AuditEntry, Photo, Resident, Template
-from facegate.server.operations.common import audit, fetch, require
+from facegate.server.operations.common import audit, fetch, require, resident_out
 from facegate.server.operations.events import event_out
 from facegate.server.operations.rules import rule_out
 from facegate.server.privacy_schemas import ExportPhoto, ExportTemplate, ResidentExport
-from facegate.server.schemas import PhotoOut, ResidentDetail, ResidentOut
+from facegate.server.schemas import PhotoOut, ResidentDetail
 from facegate.server.sql_gallery import GALLERY, photo_count
 from facegate.vault import Vault
 
@@ -113,17 +113,7 @@ def export_resident(
     recognised or claimed person they were, with links to their snapshots. Audited."""
     require(who, Role.OPERATOR)
     r = fetch(session, Resident, resident_id, "resident")
-    out = ResidentOut(
-        id=r.id,
-        name=r.name,
-        apartment=r.apartment,
-        notes=r.notes,
-        active=r.active,
-        valid_from=r.valid_from,
-        valid_until=r.valid_until,
-        created_at=r.created_at,
-        photos=len(r.photos),
-    )
+    out = resident_out(session, r)
     detail = ResidentDetail(
         **out.model_dump(), photo_list=[PhotoOut.model_validate(p) for p in r.photos]
     )

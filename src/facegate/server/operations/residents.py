@@ -18,7 +18,7 @@ from facegate.server.auth import Principal, Role
 from facegate.server.db.database import bump
 from facegate.server.db.models import Photo, Resident, Template
 from facegate.server.errors import DuplicateName, Invalid, NotFound, PhotoRejected
-from facegate.server.operations.common import audit, fetch, require
+from facegate.server.operations.common import audit, fetch, require, resident_out
 from facegate.server.operations.privacy import erase_resident
 from facegate.server.schemas import (
     DB_INT,
@@ -29,25 +29,11 @@ from facegate.server.schemas import (
     ResidentOut,
     ResidentUpdate,
 )
-from facegate.server.sql_gallery import GALLERY, SqlGallery, photo_count
+from facegate.server.sql_gallery import GALLERY, SqlGallery
 from facegate.server.state import ServerState
 from facegate.vault import Vault
 
 THUMB_PX = 320
-
-
-def resident_out(session: Session, r: Resident) -> ResidentOut:
-    return ResidentOut(
-        id=r.id,
-        name=r.name,
-        apartment=r.apartment,
-        notes=r.notes,
-        active=r.active,
-        valid_from=r.valid_from,
-        valid_until=r.valid_until,
-        created_at=r.created_at,
-        photos=photo_count(session, r.id),
-    )
 
 
 def _name_free(session: Session, name: str, but: int | None = None) -> None:
