@@ -169,7 +169,8 @@ def _engine(precision: str, threads: int, cache_dir: Path | None, **detector) ->
         cache_dir=cache_dir,
         detector=DetectorConfig(**detector),
     )
-    return FaceEngine(cfg)
+    # dlib is the face_recognition reference here, no longer a default recogniser of the door
+    return FaceEngine(cfg.with_recognizers(["dlib"]))
 
 
 def plain_ort_sface(engine: FaceEngine) -> Path:
