@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from facegate.fleet.config import FleetConfig
 from facegate.models.config import (
     DetectorConfig,
     EngineConfig,
@@ -169,6 +170,7 @@ class FaceGateConfig(StrictModel):
     gallery: GalleryConfig = GalleryConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     server: ServerConfig = Field(default_factory=ServerConfig)
+    fleet: FleetConfig = Field(default_factory=FleetConfig)
 
 
 def load_config(source: str | os.PathLike[str] | dict[str, Any] | None = None) -> FaceGateConfig:
