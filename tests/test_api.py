@@ -78,3 +78,26 @@ def test_a_photo_unlike_the_persons_others_is_enrolled_with_a_warning(
     assert report.accepted == [str(other)] and report.person.photos == 2
     [warning] = report.warnings
     assert "does not look like the other photos of Grace Hopper" in warning
+
+
+def test_enrolment_photos_too_dark_or_looking_away_are_refused_with_a_reason(
+    engine: FaceEngine, hopper: np.ndarray, monkeypatch
+) -> None:
+    import cv2
+    import pytest
+
+    from facegate.errors import FaceQualityError
+    from facegate.models.base import Face
+
+    with pytest.raises(FaceQualityError, match=r"dark\.jpg: face too dark") as e:
+        api.enrolment_face(engine, cv2.convertScaleAbs(hopper, alpha=0.15), "dark.jpg")
+    assert e.value.reason == "too_dark" and e.value.code == "low_quality"
+    assert api.enrolment_face(engine, hopper).sharpness > 30  # the same photo, lit
+    # the same face with its nose tip moved sideways by 0.4 eye distances: a turned head
+    real = engine.detect(hopper)[0]
+    marks = real.landmarks.copy()
+    marks[2, 0] += 0.4 * float(np.linalg.norm(marks[1] - marks[0]))
+    monkeypatch.setattr(engine, "detect", lambda image: [Face(real.bbox, marks, real.score)])
+    with pytest.raises(FaceQualityError, match=r"turned\.jpg: looking away") as e:
+        api.enrolment_face(engine, hopper, "turned.jpg")
+    assert e.value.reason == "looking_away"

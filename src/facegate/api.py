@@ -25,7 +25,7 @@ from facegate.gallery.store import GalleryStore, NewTemplate, Person
 from facegate.imageio import load_image
 from facegate.models.align import align_arcface
 from facegate.models.base import Face
-from facegate.runtime.quality import sharpness
+from facegate.runtime.quality import brightness, frontalness, sharpness
 
 ImageSource = str | os.PathLike[str] | bytes
 
@@ -76,13 +76,38 @@ def enrolment_face(engine: FaceEngine, image: np.ndarray, label: str = "image") 
     if main.size < q.min_face_px:
         raise FaceQualityError(
             f"{label}: face too small ({main.size:.0f} px; enrolment needs at least "
-            f"{q.min_face_px:.0f} px); use a closer or larger photo"
+            f"{q.min_face_px:.0f} px); use a closer or larger photo",
+            "too_small",
         )
-    sharp = sharpness(align_arcface(image, main.landmarks))
+    aligned = align_arcface(image, main.landmarks)
+    # exposure before blur: a dark face also has little contrast, and "too dark" is the
+    # advice that fixes it
+    light = brightness(aligned)
+    if light < q.min_brightness:
+        raise FaceQualityError(
+            f"{label}: face too dark (brightness {light:.0f}; enrolment needs at least "
+            f"{q.min_brightness:.0f}); use a better lit photo",
+            "too_dark",
+        )
+    if light > q.max_brightness:
+        raise FaceQualityError(
+            f"{label}: face too bright (brightness {light:.0f}; enrolment needs at most "
+            f"{q.max_brightness:.0f}); avoid flash or direct light",
+            "too_bright",
+        )
+    sharp = sharpness(aligned)
     if sharp < q.min_sharpness:
         raise FaceQualityError(
             f"{label}: face too blurry (sharpness {sharp:.1f}; enrolment needs at least "
-            f"{q.min_sharpness:.1f}); use a sharper photo"
+            f"{q.min_sharpness:.1f}); use a sharper photo",
+            "too_blurry",
+        )
+    frontal = frontalness(main)
+    if frontal < q.min_frontal:
+        raise FaceQualityError(
+            f"{label}: looking away (frontal {frontal:.2f}; enrolment needs at least "
+            f"{q.min_frontal:.2f}); use a photo looking at the camera",
+            "looking_away",
         )
     return EnrolFace(main, main.size, sharp)
 

@@ -32,9 +32,15 @@ class MultipleFacesError(FaceGateError):
 
 
 class FaceQualityError(FaceGateError):
-    """A face was found but is too small or too blurry to enrol; the message names the value."""
+    """A face was found but is not good enough to enrol; the message names the value and
+    `reason` which check failed (too_small, too_blurry, too_dark, too_bright, looking_away),
+    so a UI can say it in plain words without parsing the message."""
 
     code = "low_quality"
+
+    def __init__(self, message: str, reason: str = "low_quality") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class OtherResidentFaceError(FaceGateError):

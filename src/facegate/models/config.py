@@ -68,6 +68,13 @@ class EnrolQuality(_Strict):
     min_sharpness: float = Field(
         30.0, ge=0, description="variance of the Laplacian of the aligned 112x112 face"
     )
+    min_brightness: float = Field(
+        35.0, ge=0, le=255, description="mean grey of the face's centre; the door's gate too"
+    )
+    max_brightness: float = Field(225.0, ge=0, le=255)
+    min_frontal: float = Field(
+        0.35, ge=0, le=1, description="1 = frontal, 0 = profile (runtime.quality's measure)"
+    )
 
 
 class EngineConfig(_Strict):

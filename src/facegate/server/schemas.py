@@ -54,7 +54,7 @@ class ErrorOut(BaseModel):
     reason: str | None = Field(
         None,
         description="finer cause of a rejected photo: no_face, "
-        "several_faces, too_small, too_blurry, bad_file",
+        "several_faces, too_small, too_dark, too_bright, too_blurry, looking_away, bad_file",
     )
 
 

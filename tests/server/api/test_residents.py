@@ -83,6 +83,8 @@ def test_photo_rejections_name_the_reason_and_store_nothing(
         "several_faces": jpeg(two_people),
         "too_small": jpeg(small),
         "too_blurry": jpeg(blurred),
+        "too_dark": jpeg(cv2.convertScaleAbs(hopper, alpha=0.15)),
+        "too_bright": jpeg(cv2.convertScaleAbs(hopper, alpha=0.3, beta=215)),
     }
     for reason, data in cases.items():
         r = upload(api, res["id"], data, f"{reason}.jpg")

@@ -56,7 +56,7 @@ def photo_reason(exc: FaceGateError) -> str:
     if isinstance(exc, MultipleFacesError):
         return "several_faces"
     if isinstance(exc, FaceQualityError):
-        return "too_blurry" if "blurry" in str(exc) else "too_small"
+        return exc.reason
     if isinstance(exc, ImageError):
         return "bad_file"
     return exc.code

@@ -104,9 +104,10 @@ def add_photo(
     ] = False,
 ) -> EnrolOut:
     """Enrol one photo: exactly one clear, large enough face, or a 422 whose `reason` is
-    no_face, several_faces, too_small, too_blurry or bad_file; a face that already belongs
-    to another resident is a 409 (`reason` face_of_other_resident) unless confirmed. A face
-    unlike the resident's other photos is enrolled, with `warnings` saying so."""
+    no_face, several_faces, too_small, too_dark, too_bright, too_blurry, looking_away or
+    bad_file; a face that already belongs to another resident is a 409 (`reason`
+    face_of_other_resident) unless confirmed. A face unlike the resident's other photos is
+    enrolled, with `warnings` saying so."""
     max_mb = state.config.server.max_upload_mb
     return residents.add_photo(
         session,
