@@ -83,6 +83,32 @@ class SignInLimits(StrictModel):
     client_window_min: float = Field(60.0, gt=0, description="that window, minutes")
 
 
+class SelfEnrolment(StrictModel):
+    """Residents enrolling themselves from an invite link (`operations.invites`). The link
+    is the only credential its holder has, so it is one-time, short-lived and revocable,
+    and its public endpoints are rate-limited per link and per client address; photos
+    wait for a manager's approval unless `auto_accept` says otherwise."""
+
+    invite_ttl_h: float = Field(
+        72.0, gt=0, le=24 * 30, description="how long an invite link stays valid (hours)"
+    )
+    auto_accept: bool = Field(
+        False,
+        description="enrol a resident's photos at once when every check passes with no "
+        "warning; photos with a warning still wait for a manager",
+    )
+    max_photo_mb: float = Field(4.0, gt=0, description="largest photo a resident may send")
+    max_frame_kb: float = Field(
+        300.0, gt=0, description="largest preview frame sent for the live hints"
+    )
+    checks_per_minute: int = Field(
+        90, ge=1, description="live-hint frames per link and per client address a minute"
+    )
+    submits_per_hour: int = Field(
+        10, ge=1, description="photo submissions per link and per client address an hour"
+    )
+
+
 class ServerConfig(StrictModel):
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(8000, ge=1, le=65535, description="$FACEGATE_PORT overrides it")
@@ -133,6 +159,10 @@ class ServerConfig(StrictModel):
     )
     default_entrance: str = Field(
         "main", min_length=1, description="created at first start, from `runtime:`"
+    )
+    self_enrolment: SelfEnrolment = Field(
+        default_factory=SelfEnrolment,
+        description="invite links with which residents enrol their own photos",
     )
     timezone: str = Field(
         "UTC",

@@ -204,3 +204,41 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(255), default="")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class EnrolInvite(Base):
+    """A link with which one resident enrols their own photos (`operations.invites`):
+    only the token's SHA-256 is stored, so the database cannot hand a link out again.
+    Usable until `expires_at`, once (`used_at`), unless revoked (`revoked_at`)."""
+
+    __tablename__ = "enrol_invites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PendingPhoto(Base):
+    """A photo a resident sent with an invite link, waiting for a manager's approval: the
+    image and its thumbnail are sealed like enrolled photos; no template exists until it
+    is approved (then it is enrolled as an upload would be, and this row goes)."""
+
+    __tablename__ = "pending_photos"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    invite_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrol_invites.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    pose: Mapped[str] = mapped_column(String(16))
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
