@@ -163,6 +163,14 @@ def _with_secrets(new: M | None, stored: dict | None, parse: Callable[[dict], M]
         raise SecretRequired(str(exc)) from None
 
 
+def restore_source(source: SourceConfig, stored: dict | None) -> SourceConfig:
+    """A source as a form sends it back, with `***` put back from the stored one (same
+    camera only; else `secret_required`)."""
+    restored = _with_secrets(source, stored, SourceConfig.model_validate)
+    assert restored is not None
+    return restored
+
+
 # -- changes ---------------------------------------------------------------------------------
 
 
