@@ -6,7 +6,14 @@ place (`facegate.server.api.errors.status_for`), the web UI to messages next to 
 
 from __future__ import annotations
 
-from facegate.errors import FaceGateError, ImageTooLargeError
+from facegate.errors import (
+    FaceGateError,
+    FaceQualityError,
+    ImageError,
+    ImageTooLargeError,
+    MultipleFacesError,
+    NoFaceError,
+)
 
 
 class ServerError(FaceGateError):
@@ -41,6 +48,13 @@ class BadThreshold(Invalid):
 
 class BadCursor(Invalid):
     code = "bad_cursor"
+
+
+class BadImport(Invalid):
+    """A bulk import refused as a whole before any row was touched (not a CSV, not a zip,
+    over a limit): nothing was changed, the message says what to fix."""
+
+    code = "bad_import"
 
 
 class SecretRequired(Invalid):
@@ -121,6 +135,33 @@ class Busy(ServerError):
         self.retry_after = retry_after
 
 
+class InviteRefused(ServerError):
+    """An enrolment invite link that cannot be used: the person holding it is told which
+    case it is (so they ask the manager for a new link) and nothing else about it."""
+
+    code = "invite_refused"
+
+
+class InviteUnknown(InviteRefused, NotFound):
+    """No invite has this token (mistyped, or a link from another server)."""
+
+    code = "invite_unknown"
+
+
+class InviteExpired(InviteRefused):
+    code = "invite_expired"
+
+
+class InviteUsed(InviteRefused):
+    """The link's photos were sent already: a link enrols once."""
+
+    code = "invite_used"
+
+
+class InviteRevoked(InviteRefused):
+    code = "invite_revoked"
+
+
 class CrossOrigin(Forbidden):
     """A cookie-authenticated change sent from another origin (CSRF)."""
 
@@ -141,3 +182,17 @@ class UploadTooLarge(ImageTooLargeError):
     """An upload above the server's size limit (a kind of image too large to take)."""
 
     code = "upload_too_large"
+
+
+def photo_reason(exc: FaceGateError) -> str:
+    """Why a photo was refused, as the stable word an API answer's `reason` and the UI's
+    plain-language message are keyed on."""
+    if isinstance(exc, NoFaceError):
+        return "no_face"
+    if isinstance(exc, MultipleFacesError):
+        return "several_faces"
+    if isinstance(exc, FaceQualityError):
+        return exc.reason
+    if isinstance(exc, ImageError):
+        return "bad_file"
+    return exc.code

@@ -28,7 +28,6 @@ from facegate.errors import (
     FaceGateError,
     FaceQualityError,
     GalleryError,
-    ImageError,
     ImageTooLargeError,
     ModelVersionMismatch,
     MultipleFacesError,
@@ -40,26 +39,15 @@ from facegate.server.errors import (
     Busy,
     Conflict,
     Forbidden,
+    InviteRefused,
     NotFound,
     PhotoRejected,
     ServerError,
     TooManyAttempts,
+    photo_reason,
 )
 
 log = logging.getLogger("facegate.server")
-
-
-def photo_reason(exc: FaceGateError) -> str:
-    """The rejection reason the UI shows next to a photo."""
-    if isinstance(exc, NoFaceError):
-        return "no_face"
-    if isinstance(exc, MultipleFacesError):
-        return "several_faces"
-    if isinstance(exc, FaceQualityError):
-        return exc.reason
-    if isinstance(exc, ImageError):
-        return "bad_file"
-    return exc.code
 
 
 def reason_for(exc: FaceGateError) -> str | None:
@@ -84,6 +72,8 @@ def status_for(exc: FaceGateError) -> int:
         return 503
     if isinstance(exc, Forbidden):
         return 403
+    if isinstance(exc, InviteRefused):  # expired, used, revoked: gone for good
+        return 404 if isinstance(exc, NotFound) else 410
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, Conflict):

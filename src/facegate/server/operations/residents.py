@@ -125,7 +125,8 @@ def delete_resident(session: Session, journal: Journal, who: Principal, resident
 # -- photos --------------------------------------------------------------------------------
 
 
-def _thumbnail(data: bytes) -> bytes | None:
+def thumbnail_jpeg(data: bytes) -> bytes | None:
+    """The JPEG kept of a photo (at most THUMB_PX on its long side); None if undecodable."""
     try:
         img = load_image(data)
     except FaceGateError:
@@ -171,7 +172,7 @@ class _PhotoTarget:
             self.resident_id,
             templates,
             filename=self.filename,
-            thumbnail=_thumbnail(self.data),
+            thumbnail=thumbnail_jpeg(self.data),
             also=log,
         )
         return person
