@@ -160,6 +160,13 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 class _Validity(BaseModel):
+    @field_validator("valid_from", "valid_until", check_fields=False)
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        """Naive times are UTC, made explicit here: the stored side is always aware, so an
+        update that kept one bound naive failed to compare with the other (a 500)."""
+        return None if v is None else _aware(v)
+
     @model_validator(mode="after")
     def _ordered(self):
         vf, vu = getattr(self, "valid_from", None), getattr(self, "valid_until", None)
@@ -229,6 +236,9 @@ class ResidentOut(Out):
     valid_until: datetime | None
     created_at: datetime
     photos: int = Field(description="accepted photos")
+    thumbnail_url: str | None = Field(
+        None, description="the first photo's JPEG thumbnail (needs sign-in); null: no photo"
+    )
 
 
 class ResidentDetail(ResidentOut):
