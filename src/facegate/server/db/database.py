@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.errors import ConfigError
 from facegate.private import private_dir, private_file
+from facegate.server.db import fleet_capture
 from facegate.server.db.models import Counter
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,11 @@ def migrate(engine: Engine) -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that record what edge devices must hear about in the same transaction as
+    the change (`fleet_capture`): every write path goes through here."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    fleet_capture.install(factory)
+    return factory
 
 
 @contextmanager

@@ -1,0 +1,130 @@
+"""Every kind of change an edge device must hear about leaves a `fleet_changes` row in the
+same commit as the change (and none when it rolls back), whatever the write path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from facegate.gallery.store import NewTemplate
+from facegate.server.db.database import transaction
+from facegate.server.db.fleet_models import FleetChange
+from facegate.server.db.models import AccessRuleRow, Entrance, Resident, Template
+from facegate.server.operations import entrances, residents, rules
+from facegate.server.operations.privacy import erase_resident
+from facegate.server.schemas import EntranceIn, ResidentIn, ResidentUpdate, RuleIn
+from facegate.server.state import ServerState
+from tests.server.conftest import ADMIN, OPERATOR
+
+
+def _changes(state: ServerState) -> list[tuple[str, int | None]]:
+    with state.sessions() as s:
+        return [
+            (c.kind, c.subject_id) for c in s.scalars(select(FleetChange).order_by(FleetChange.seq))
+        ]
+
+
+def _since(state: ServerState, before: int) -> list[tuple[str, int | None]]:
+    return _changes(state)[before:]
+
+
+def _templates(n: int = 2) -> list[NewTemplate]:
+    rng = np.random.default_rng(1)
+    return [
+        NewTemplate("arcface", "v1", rng.standard_normal(8).astype(np.float32)) for _ in range(n)
+    ]
+
+
+def test_resident_changes_each_leave_one_row(state: ServerState, session: Session) -> None:
+    ann = residents.create_resident(session, OPERATOR, ResidentIn(name="Ann Lee"))
+    assert _changes(state)[-1] == ("resident", ann.id)
+    n = len(_changes(state))
+    # a photo with its templates: one change for the resident, not one per row
+    _, photo_id = state.gallery.add_photo(ann.id, _templates())
+    assert _since(state, n) == [("resident", ann.id)]
+    n += 1
+    residents.update_resident(session, OPERATOR, ann.id, ResidentUpdate(active=False))
+    assert _since(state, n) == [("resident", ann.id)]
+    n += 1
+    # what no device holds is no change
+    residents.update_resident(session, OPERATOR, ann.id, ResidentUpdate(notes="new phone"))
+    assert _since(state, n) == []
+    residents.delete_photo(session, OPERATOR, ann.id, photo_id)
+    assert _since(state, n) == [("resident", ann.id)]
+    n += 1
+    residents.delete_resident(session, state.journal, OPERATOR, ann.id)  # the erasure path
+    assert _since(state, n) == [("resident", ann.id)]
+
+
+def test_cli_gallery_paths_and_erasure_are_captured(state: ServerState, session: Session) -> None:
+    person = state.gallery.add_person("Bob Stone", _templates(1))  # `facegate enrol` path
+    kinds = _changes(state)
+    assert kinds[-1] == ("resident", person.id)
+    n = len(kinds)
+    assert state.gallery.remove_person("Bob Stone")
+    assert _since(state, n) == [("resident", person.id)]
+    carol = residents.create_resident(session, OPERATOR, ResidentIn(name="Carol"))
+    state.gallery.add_photo(carol.id, _templates(1))
+    n = len(_changes(state))
+    erase_resident(session, state.journal, ADMIN, carol.id)
+    assert _since(state, n) == [("resident", carol.id)]
+
+
+def test_bulk_statements_are_captured_and_reseals_are_not(state: ServerState) -> None:
+    with transaction(state.sessions) as s:
+        r = Resident(name="Dan")
+        s.add(r)
+    state.gallery.add_photo(r.id, _templates(1))
+    n = len(_changes(state))
+    with transaction(state.sessions) as s:  # a key rotation seals blobs again: no change
+        s.execute(update(Template).where(Template.resident_id == r.id).values(embedding=b"x"))
+    assert _since(state, n) == []
+    with transaction(state.sessions) as s:
+        s.execute(update(Resident).where(Resident.id == r.id).values(active=False))
+    assert _since(state, n) == [("resident", r.id)]
+    with transaction(state.sessions) as s:
+        s.execute(delete(Template).where(Template.resident_id == r.id))
+    assert _since(state, n + 1) == [("resident", r.id)]
+
+
+def test_a_rolled_back_change_leaves_no_row(state: ServerState) -> None:
+    n = len(_changes(state))
+    with pytest.raises(RuntimeError), transaction(state.sessions) as s:
+        s.add(Resident(name="Eve"))
+        s.flush()
+        raise RuntimeError("the request failed after the flush")
+    assert _since(state, n) == []
+    with state.sessions() as s:
+        assert s.scalar(select(Resident).where(Resident.name == "Eve")) is None
+
+
+def test_rules_and_entrances_carry_what_they_touched(state: ServerState, session: Session) -> None:
+    ann = residents.create_resident(session, OPERATOR, ResidentIn(name="Ann Lee"))
+    bob = residents.create_resident(session, OPERATOR, ResidentIn(name="Bob Stone"))
+    main = session.scalar(select(Entrance.id).where(Entrance.name == "main"))
+    side = entrances.create_entrance(session, state, ADMIN, EntranceIn(name="side"))
+    assert _changes(state)[-1] == ("entrance", side.id)
+    rule = rules.create_rule(
+        session, OPERATOR, RuleIn(name="r", resident_ids=[ann.id], entrance_ids=[main])
+    )
+    with state.sessions() as s:
+        last = s.scalars(select(FleetChange).order_by(FleetChange.seq.desc())).first()
+        assert (last.kind, last.subject_id) == ("rules", rule.id)
+        assert last.scope == {"residents": [ann.id], "entrances": [main]}
+    rules.replace_rule(
+        session, OPERATOR, rule.id, RuleIn(name="r", resident_ids=[bob.id], entrance_ids=[side.id])
+    )
+    with state.sessions() as s:
+        last = s.scalars(select(FleetChange).order_by(FleetChange.seq.desc())).first()
+        # the old and the new residents and entrances: both may need telling
+        assert last.scope == {"residents": [ann.id, bob.id], "entrances": [main, side.id]}
+    n = len(_changes(state))
+    with transaction(state.sessions) as s:  # a guest pass used at a door: no change
+        s.execute(update(AccessRuleRow).values(uses=AccessRuleRow.uses + 1))
+    assert _since(state, n) == []
+    rules.delete_rule(session, OPERATOR, rule.id)
+    assert _since(state, n) == [("rules", rule.id)]
+    entrances.delete_entrance(session, state, ADMIN, side.id)
+    assert _since(state, n + 1) == [("entrance", side.id)]
