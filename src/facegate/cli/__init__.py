@@ -31,6 +31,7 @@ from facegate.cli.commands import (
     cmd_verify,
 )
 from facegate.cli.common import EXIT_ERROR, EXIT_USAGE
+from facegate.cli.edge import add_parser as add_edge_parser
 from facegate.cli.plugins import (
     OPTIONAL_COMMANDS,
     PLUGIN_GROUP,
@@ -160,6 +161,7 @@ def build_parser(plugins: Iterable[EntryPoint] | None = None) -> argparse.Argume
         help="passive PAD model (MiniFASNet-layout "
         "ONNX folder or file); default runtime.liveness.model",
     )
+    add_edge_parser(add)
     parents = CliParents(common=common, match=match, db=db)
     _add_plugins(sub, parents, plugin_entry_points() if plugins is None else plugins)
     return p

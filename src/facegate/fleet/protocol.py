@@ -333,6 +333,9 @@ class DeviceStatus(BaseModel):
     software: str = ""
     last_sync: float | None = None
     outbox: int | None = Field(None, description="events waiting to go up")
+    outbox_dropped: int | None = Field(
+        None, description="events and best shots dropped unsent so far (outbox budget)"
+    )
     entrances: dict[str, EntranceState] = Field(default_factory=dict)
 
 
