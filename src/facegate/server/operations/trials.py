@@ -176,10 +176,10 @@ def try_camera(
     stored = SourceConfig.model_validate(row.source) if row and row.source else None
     if source is not None:
         source = restore_source(source, row.source if row else None)
-        if stored is None or source.model_dump(mode="json") != row.source:  # type: ignore[union-attr]
+        if stored is None or source.uri != stored.uri:
             allowed.check_source(state.config.server, who, source)
-    elif stored is not None:
-        source = stored
+    if stored is not None and (source is None or source.uri == stored.uri):
+        source = stored  # the camera the runtime may hold: its newest frame, if running
         latest = state.entrances.latest_frame(row.id)  # type: ignore[union-attr]
         if latest is not None and state.entrances.status(row.id).state == "running":  # type: ignore[union-attr]
             return _answer(state, [latest[0]], quality.min_face_px, "runtime")

@@ -2,27 +2,29 @@
 becomes the API's own request model (`EntranceIn` / `EntranceUpdate`), so a form is
 validated exactly as a JSON body is and stored by the same operations.
 
-A form carries the settings people change at a door (source, door adapter, target
-false-match rates, liveness); every other setting of a section is kept as stored.
+A form carries the settings people change at a door (source, door adapter and its fields,
+how strict it is, liveness); every other setting of a section is kept as stored. The door's
+fields are generated from the adapters' models (`door_fields`); strictness is a preset
+(`presets`) unless "custom", when the numbers typed are used.
 """
 
 from __future__ import annotations
 
-import json
 from itertools import combinations
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
 from facegate.config import RuntimeConfig
 from facegate.server.schemas import EntranceIn, EntranceOut, EntranceUpdate
+from facegate.server.ui.door_fields import ALL_FIELDS, DOOR_KINDS, door_of, form_values
+from facegate.server.ui.presets import BY_KEY, preset_of
 
 CHECKS = ("passive", "motion", "challenge")
 # "default": LivenessConfig's own choice (motion, plus passive when a model is set)
 LIVENESS_CHOICES = ["default", "off"] + [
     "+".join(c) for n in range(1, len(CHECKS) + 1) for c in combinations(CHECKS, n)
 ]
-DOOR_KINDS = ("log", "webhook", "mqtt", "gpio", "serial")
 PACES = ("realtime", "simulated", "fast")
 UNDECIDED = ("wait", "allow", "challenge")
 CONFIRM_BY = ("model", "fusion")
@@ -44,7 +46,18 @@ class FormError(Exception):
         self.messages = messages
 
 
-class EntranceForm(BaseModel):
+# one form field per adapter field (`door_<kind>_<name>`): text as the browser sends it
+_DoorFields = create_model(
+    "_DoorFields",
+    __config__=ConfigDict(extra="ignore"),
+    **{
+        f.key: (bool, False) if f.widget == "checkbox" else (str, Field("", max_length=20000))
+        for f in ALL_FIELDS
+    },
+)
+
+
+class EntranceForm(_DoorFields):  # type: ignore[misc,valid-type]
     """The fields of the form, as text (what the browser sends back); the route parses a
     posted form straight into it. An unticked checkbox is absent from a post, so checkboxes
     default to False; `new` and `of` fill every field for display."""
@@ -56,7 +69,7 @@ class EntranceForm(BaseModel):
     uri: str = Field("", max_length=2000)
     pace: str = Field("realtime", max_length=20)
     door_kind: str = Field("log", max_length=20)
-    door_settings: str = Field("{}", max_length=20000)
+    preset: str = Field("custom", max_length=20)  # a post without one: the numbers typed
     fmr: str = Field("", max_length=40)
     confirm: bool = False
     confirm_by: str = Field("model", max_length=20)
@@ -84,7 +97,8 @@ class EntranceForm(BaseModel):
             uri=source["uri"] if source else "",
             pace=source.get("pace", "realtime") if source else "realtime",
             door_kind=door.get("kind", "log"),
-            door_settings=json.dumps({k: v for k, v in door.items() if k != "kind"}),
+            preset=preset_of(decision),
+            **form_values(door),
             fmr=f"{decision['fmr']:g}",
             confirm=bool(decision["confirm"]),
             confirm_by=decision.get("confirm_by", "model"),
@@ -125,20 +139,21 @@ class EntranceForm(BaseModel):
     def _sections(self, source: dict | None, decision: dict, liveness: dict) -> dict[str, Any]:
         """The request body's sections: the form's fields over the stored (or default) ones."""
         errors: list[str] = []
-        try:
-            door = json.loads(self.door_settings or "{}")
-        except ValueError as exc:
-            door = {}
-            errors.append(f"Door adapter settings: not valid JSON ({exc})")
-        if not isinstance(door, dict):
-            door = {}
-            errors.append('Door adapter settings: a JSON object, such as {"url": "http://..."}')
-        door = {**door, "kind": self.door_kind}
-        decision = {**decision, "confirm": self.confirm, "confirm_by": self.confirm_by}
-        for key in ("fmr", "confirm_fmr", "fusion_fmr", "min_votes"):
-            value = getattr(self, key).strip()
-            if value:
-                decision[key] = value
+        if self.door_kind not in DOOR_KINDS:
+            errors.append(f"Door adapter: {self.door_kind}? choose one of {', '.join(DOOR_KINDS)}")
+        door, problems = door_of(self.door_kind, self.model_dump())
+        errors += [f"{LABELS['door']} ({label}): {why}" for label, why in problems]
+        preset = BY_KEY.get(self.preset)
+        if preset is not None:
+            decision = {**decision, **preset.decision}
+        elif self.preset != "custom":
+            errors.append(f"Strictness: {self.preset}? choose one of {', '.join(BY_KEY)} or custom")
+        else:
+            decision = {**decision, "confirm": self.confirm, "confirm_by": self.confirm_by}
+            for key in ("fmr", "confirm_fmr", "fusion_fmr", "min_votes"):
+                value = getattr(self, key).strip()
+                if value:
+                    decision[key] = value
         if self.live_checks not in LIVENESS_CHOICES:
             errors.append(f"Liveness checks: choose one of {', '.join(LIVENESS_CHOICES)}")
         checks = (

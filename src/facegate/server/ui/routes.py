@@ -24,6 +24,7 @@ from facegate.server.operations import entrances, events, residents, rules, user
 from facegate.server.operations.event_text import N_
 from facegate.server.state import ServerState
 from facegate.server.ui.common import login_redirect, page, templates, who_of
+from facegate.server.ui.door_fields import DOOR_FIELDS, KIND_WORDS
 from facegate.server.ui.forms import (
     CONFIRM_BY,
     DOOR_KINDS,
@@ -35,6 +36,8 @@ from facegate.server.ui.forms import (
 )
 from facegate.server.ui.pages import dashboard, language
 from facegate.server.ui.pages import events as events_pages
+from facegate.server.ui.presets import PRESETS
+from facegate.server.ui.presets import SOURCE as PRESET_SOURCE
 
 router = APIRouter(include_in_schema=False)
 _who, _page, _login_redirect = who_of, page, login_redirect
@@ -153,6 +156,10 @@ def _entrances_page(
         errors={key: errors} if key and errors else {},
         saved=saved,
         door_kinds=DOOR_KINDS,
+        door_fields=DOOR_FIELDS,
+        kind_words=KIND_WORDS,
+        presets=PRESETS,
+        preset_source=PRESET_SOURCE,
         paces=PACES,
         liveness_choices=LIVENESS_CHOICES,
         confirm_by=CONFIRM_BY,
