@@ -28,6 +28,7 @@ from facegate.server.api import (
     entrances,
     errors,
     events,
+    invites,
     links,
     live,
     recognition,
@@ -159,6 +160,7 @@ def create_app(
         rules.router,
         events.router,
         live.router,
+        invites.router,
     ):
         api.include_router(r)
     app.include_router(api)
@@ -182,9 +184,11 @@ def create_app(
         """Prometheus text format: frames/s, time-to-open histogram, events by decision."""
         return Response(state.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    from facegate.server.ui.pages import enrol as enrol_pages
     from facegate.server.ui.routes import router as ui_router
 
     app.include_router(ui_router)
+    app.include_router(enrol_pages.router)  # self-enrolment: the resident's page too
     app.mount("/static/swagger", StaticFiles(directory=str(swagger_ui_path)), name="swagger")
     app.mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static")
 

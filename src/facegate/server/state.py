@@ -16,6 +16,7 @@ from facegate.engine import FaceEngine
 from facegate.runtime.journal import Journal
 from facegate.server.inference import InferenceGate, engine_config_for, slots_for
 from facegate.server.metrics import Metrics
+from facegate.server.ratelimit import RateLimiter
 from facegate.server.runtimes import EntranceManager
 from facegate.server.sql_gallery import SqlGallery
 
@@ -29,6 +30,7 @@ class ServerState:
     journal: Journal
     entrances: EntranceManager
     metrics: Metrics
+    limits: RateLimiter = field(default_factory=RateLimiter)  # public endpoints
     _engine: FaceEngine | None = None
     _engine_lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: InferenceGate = field(init=False)

@@ -13,11 +13,12 @@ API keys are not sent by browsers on their own, so those requests are not affect
 
 Headers. Every response (pages, API, images, static files) gets a Content-Security-Policy
 (scripts from this server or inline ones carrying the request's nonce, no framing, no
-plugins, forms post only here), X-Content-Type-Options nosniff, Referrer-Policy same-origin,
-X-Frame-Options DENY, and over TLS Strict-Transport-Security. Images other than the shipped
-static files (face photos, snapshots) get Cache-Control no-store: a shared or browser cache
-keeps no faces. Templates put `nonce="{{ request.state.csp_nonce }}"` on inline scripts and
-use no inline event handlers (`data-call`, see static/app.js).
+plugins, forms post only here), X-Content-Type-Options nosniff, Referrer-Policy same-origin
+(a page may set a stricter one), X-Frame-Options DENY, and over TLS Strict-Transport-Security.
+Images other than the shipped static files (face photos, snapshots) get Cache-Control
+no-store: a shared or browser cache keeps no faces. Templates put
+`nonce="{{ request.state.csp_nonce }}"` on inline scripts and use no inline event handlers
+(`data-call`, see static/app.js).
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ class WebSecurity:
                 h = MutableHeaders(scope=message)
                 h["Content-Security-Policy"] = csp(nonce)
                 h["X-Content-Type-Options"] = "nosniff"
-                h["Referrer-Policy"] = "same-origin"
+                # a page may be stricter (the enrolment link's page: strict-origin)
+                h.setdefault("Referrer-Policy", "same-origin")
                 h["X-Frame-Options"] = "DENY"
                 if tls:
                     h["Strict-Transport-Security"] = "max-age=31536000"

@@ -7,10 +7,12 @@ a name is inserted as stored, and Russian would otherwise need it declined.
 from __future__ import annotations
 
 from facegate.server.i18n.ru_admin import RU_ADMIN
+from facegate.server.i18n.ru_enrol import RU_ENROL
 
 _CLOSED = "дверь осталась закрытой"
 
 RU: dict[str, str | tuple[str, str, str]] = {
+    **RU_ENROL,  # self-enrolment (its own file)
     **RU_ADMIN,  # entrance form, rules, audit log, users (its own file)
     # header and navigation
     "Main": "Главное меню",
