@@ -260,6 +260,11 @@ class EnrolOut(BaseModel):
         description="enrolled, but worth a look: e.g. the face does not match the "
         "resident's other photos",
     )
+    warning_codes: list[str] = Field(
+        default_factory=list,
+        description="one per warning, in order: photo_mismatch (unlike the resident's other "
+        "photos), face_of_other_resident (confirmed), unchecked (not compared with the gallery)",
+    )
 
 
 # -- recognition ----------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from facegate.server.api.uploads import read_upload
 from facegate.server.deps import DB, Operator, State, Viewer
-from facegate.server.operations import privacy, residents
+from facegate.server.operations import privacy, resident_import, residents
+from facegate.server.operations.import_files import ImportLimits
 from facegate.server.privacy_schemas import ResidentExport
+from facegate.server.resident_schemas import ImportReport
 from facegate.server.schemas import (
     DB_INT,
     ERRORS,
@@ -45,6 +47,31 @@ def list_residents(
 def create_resident(body: ResidentIn, session: DB, who: Operator) -> ResidentOut:
     """A resident without photos yet: the door cannot recognise them until one is enrolled."""
     return residents.create_resident(session, who, body)
+
+
+@router.post(
+    "/import",
+    response_model=ImportReport,
+    responses={400: ERRORS[400], 413: ERRORS[413]},
+)
+def import_residents(
+    csv: Annotated[
+        UploadFile, File(description="UTF-8 CSV: name, apartment, photo (file names), notes")
+    ],
+    session: DB,
+    state: State,
+    who: Operator,
+    photos: Annotated[UploadFile | None, File(description="a zip of the photos named")] = None,
+) -> ImportReport:
+    """Add residents from a CSV (and their photos from a zip); the answer says for every row
+    whether it was added or skipped and why (duplicate, bad_row, no_photo_accepted with each
+    photo's reason). One row's refusal never stops the others. A 400 `bad_import` (nothing
+    changed) when a file as a whole is unusable: not UTF-8, no name column, not a zip, over
+    the limits of docs/server.md#bulk-import."""
+    limits = ImportLimits()
+    csv_data = read_upload(csv, limits.csv_mb)
+    zip_data = read_upload(photos, limits.zip_mb) if photos is not None else None
+    return resident_import.import_residents(session, state, who, csv_data, zip_data or None)
 
 
 @router.get("/{resident_id}", response_model=ResidentDetail, responses={404: ERRORS[404]})

@@ -293,3 +293,8 @@ RU: dict[str, str | tuple[str, str, str]] = {
     "Object": "Объект",
     "Detail": "Подробности",
 }
+
+# the residents' pages, the bulk import and the photo checks keep their strings together
+from facegate.server.i18n.ru_residents import RU_RESIDENTS  # noqa: E402
+
+RU.update(RU_RESIDENTS)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from facegate.server.auth import Principal, Role
-from facegate.server.db.models import AuditEntry, Base, Resident
+from facegate.server.db.models import AuditEntry, Base, Photo, Resident
 from facegate.server.errors import Forbidden, NotFound
 from facegate.server.schemas import DB_INT, ResidentOut
 from facegate.server.sql_gallery import photo_count
@@ -47,6 +48,9 @@ def fetch(session: Session, model: type[RowT], ident: int, what: str) -> RowT:
 
 
 def resident_out(session: Session, r: Resident) -> ResidentOut:
+    thumb = session.scalar(
+        select(func.min(Photo.id)).where(Photo.resident_id == r.id, Photo.thumbnail.is_not(None))
+    )
     return ResidentOut(
         id=r.id,
         name=r.name,
@@ -57,4 +61,5 @@ def resident_out(session: Session, r: Resident) -> ResidentOut:
         valid_until=r.valid_until,
         created_at=r.created_at,
         photos=photo_count(session, r.id),
+        thumbnail_url=f"/api/v1/residents/{r.id}/photos/{thumb}/image" if thumb else None,
     )

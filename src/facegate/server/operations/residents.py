@@ -216,7 +216,17 @@ def add_photo(
         sharpness=photo.sharpness,
         models=target.models,
         warnings=[w.replace("upload:", f"{filename}:", 1) for w in report.warnings],
+        warning_codes=[warning_code(w) for w in report.warnings],
     )
+
+
+def warning_code(warning: str) -> str:
+    """The kind of an enrolment warning of `api.enroll`, for a UI to explain it in words."""
+    if "already belongs to" in warning:
+        return "face_of_other_resident"
+    if "does not look like" in warning:
+        return "photo_mismatch"
+    return "unchecked"
 
 
 def list_photos(session: Session, resident_id: int) -> list[PhotoOut]:

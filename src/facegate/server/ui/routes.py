@@ -36,6 +36,7 @@ from facegate.server.ui.forms import (
 )
 from facegate.server.ui.pages import dashboard, language
 from facegate.server.ui.pages import events as events_pages
+from facegate.server.ui.pages import residents as residents_pages
 from facegate.server.ui.presets import PRESETS
 from facegate.server.ui.presets import SOURCE as PRESET_SOURCE
 
@@ -96,34 +97,6 @@ def logout(request: Request, session: DB) -> Response:
     resp = _login_redirect()
     resp.delete_cookie(COOKIE)
     return resp
-
-
-@router.get("/residents", response_class=HTMLResponse)
-def residents_page(request: Request, session: DB, q: str = "") -> Response:
-    who = _who(request, session)
-    if who is None:
-        return _login_redirect()
-    rows = residents.list_residents(session, q, limit=500)
-    return _page(request, "residents.html", who, residents=rows, q=q)
-
-
-@router.get("/residents/{resident_id}", response_class=HTMLResponse)
-def resident_page(request: Request, resident_id: int, session: DB) -> Response:
-    who = _who(request, session)
-    if who is None:
-        return _login_redirect()
-    try:
-        r = residents.get_resident(session, resident_id)
-    except NotFound:
-        return _page(
-            request,
-            "message.html",
-            who,
-            title=N_("Not found"),
-            message=N_("No resident with id {id}."),
-            args={"id": resident_id},
-        )
-    return _page(request, "resident.html", who, r=r, photos=r.photo_list)
 
 
 def _entrances_page(
@@ -317,5 +290,5 @@ def users_page(request: Request, session: DB) -> Response:
     )
 
 
-for _pages in (dashboard.router, events_pages.router, language.router):
+for _pages in (dashboard.router, events_pages.router, language.router, residents_pages.router):
     router.include_router(_pages)
