@@ -64,7 +64,7 @@ def resident(rid: int, name: str, rev: int, seed: int = 0, **kw) -> ResidentReco
 
 
 def entrance(eid: int = 1, name: str = "main", **kw) -> EntranceRecord:
-    return EntranceRecord(id=eid, name=name, door={"type": "log"}, **kw)
+    return EntranceRecord(id=eid, name=name, door={"kind": "log"}, **kw)
 
 
 def snapshot(nonce: str, residents=(), rules: RuleSet | None = None, entrances=()) -> Snapshot:

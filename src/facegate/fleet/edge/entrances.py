@@ -174,6 +174,7 @@ class EdgeEntrances:
             w = EntranceWorker(rec, None, None)
             w.set("error", f"settings from the server do not validate: {exc}")
             w.failed = True
+            log.error("entrance %s: %s", rec.name, w.state.detail)
         else:
             actuator = DoorActuator(
                 build_door(rc.door, rc.entrance), pulse_s=rc.door.pulse_s, on_done=self._door_done
