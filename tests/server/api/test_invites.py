@@ -135,5 +135,6 @@ def test_the_managers_pages_list_pending_photos(api: Api, photos: dict[str, byte
     whole = ui.get("/enrolment", headers={"Accept-Language": "ru"})
     assert "Фотографии ждут одобрения (3)" in whole.text
     assert f'href="/residents/{rid}"' in whole.text
+    assert 'id="enrolment"' in ui.get(f"/residents/{rid}").text  # the resident page loads it
     anonymous = api.client.__class__(api.client.app)
     assert anonymous.get("/enrolment", follow_redirects=False).status_code == 303
