@@ -635,3 +635,12 @@ def register(sub: argparse._SubParsersAction, parents: CliParents) -> None:
     sp.add_argument(
         "--no-native", action="store_true", help="skip the OpenCV Zoo loop at native resolution"
     )
+    from facegate_bench.fleet.command import add_arguments as fleet_arguments
+
+    fleet_arguments(
+        bsub.add_parser(
+            "fleet",
+            help="simulated edge devices against the real server, broker and PostgreSQL",
+            parents=[common],
+        )
+    )

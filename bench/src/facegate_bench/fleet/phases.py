@@ -1,0 +1,444 @@
+"""The fleet benchmark's measurements, one fleet size at a time (see `facegate_bench.fleet`).
+
+Every phase talks to the real server the way an operator or a device does (REST API, MQTT),
+and reads PostgreSQL only to learn what happened there: when a change was committed
+(`fleet_changes.created_at`, written in the change's own transaction, so the latency
+measured from it includes the commit) and which events were stored (`device_events`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from facegate_bench.fleet.dataset import City
+from facegate_bench.fleet.devices import Fleet, SimDevice
+from facegate_bench.fleet.mqtt import Hub
+from facegate_bench.fleet.services import Broker, Server, cpu_seconds
+
+log = logging.getLogger(__name__)
+
+TARGET_ENROL_P95_S = 2.0
+TARGET_NEW_DEVICE_S = 5.0
+TARGET_INGEST_PER_S = 2000.0
+
+
+@dataclass
+class Knobs:
+    enrolments: int = 20  # residents enrolled at one entrance each
+    staff_enrolments: int = 3  # staff granted at every entrance (fan-out to all devices)
+    new_devices: int = 3  # devices enrolled at the 500-resident entrance
+    ingest_events: int = 50_000
+    storm_rate: float = 1000.0  # events/s during the restarts
+    storm_s: float = 40.0
+    settle_timeout_s: float = 180.0
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    return {
+        "n": len(values),
+        "p50_s": _r(pct(values, 50)),
+        "p95_s": _r(pct(values, 95)),
+        "max_s": _r(max(values) if values else None),
+    }
+
+
+def _r(x: float | None, nd: int = 3) -> float | None:
+    return None if x is None else round(x, nd)
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+class Admin:
+    """The operator's side: the REST API with an admin's bearer token."""
+
+    def __init__(self, server: Server, password: str) -> None:
+        self.http = httpx.AsyncClient(base_url=server.url, timeout=120)
+        self.password = password
+        self.headers: dict[str, str] = {}
+
+    async def login(self) -> None:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                r = await self.http.post(
+                    "/api/v1/auth/token", data={"username": "admin", "password": self.password}
+                )
+                r.raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1)
+        self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    async def call(self, method: str, url: str, **kw: Any) -> Any:
+        r = await self.http.request(method, url, headers=self.headers, **kw)
+        if r.status_code >= 400:
+            raise RuntimeError(f"{method} {url}: {r.status_code} {r.text[:300]}")
+        return r.json() if r.content else None
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
+async def gather_limited(n: int, coros: list) -> list:
+    sem = asyncio.Semaphore(n)
+
+    async def one(c):
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+async def wait_until(pred: Callable[[], bool], timeout_s: float, step: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not pred():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+class SizeRun:
+    """One fleet size: start the devices, then each measurement in turn."""
+
+    def __init__(
+        self,
+        n: int,
+        city: City,
+        broker: Broker,
+        server: Server,
+        admin_password: str,
+        root: Path,
+        knobs: Knobs,
+        photo: bytes,
+        say: Callable[[str], None],
+    ) -> None:
+        self.n, self.city, self.broker, self.server = n, city, broker, server
+        self.root, self.knobs, self.photo, self.say = root, knobs, photo, say
+        self.admin = Admin(server, admin_password)
+        self.rng = random.Random(n)
+        self.entrance_of: dict[int, int] = {}  # device id -> entrance id
+        self.names = {e: f"bench-{i:05d}" for i, e in enumerate(city.entrance_ids)}
+        self.names[city.big_entrance] = "bench-big"
+        self.fleet: Fleet | None = None
+        self.db: psycopg.AsyncConnection | None = None
+
+    async def run(self) -> dict[str, Any]:
+        self.hub = Hub("127.0.0.1", self.broker.port)
+        self.fleet = Fleet(self.server.url, self.hub, self.root)
+        self.db = await psycopg.AsyncConnection.connect(self.city.url, autocommit=True)
+        await self.admin.login()
+        out: dict[str, Any] = {"devices": self.n, "load_start": load()}
+        try:
+            out["start"] = await self.start_fleet()
+            self.say(f"[{self.n}] fleet up: {out['start']}")
+            out["enrolment"] = await self.enrolments()
+            self.say(f"[{self.n}] enrolment: {out['enrolment']}")
+            out["new_device"] = await self.new_devices()
+            self.say(f"[{self.n}] new device: {out['new_device']}")
+            out["ingest"] = await self.ingest()
+            self.say(f"[{self.n}] ingest: {out['ingest']}")
+            out["storm"] = await self.storm()
+            self.say(f"[{self.n}] storm: {out['storm']}")
+        finally:
+            out["load_end"] = load()
+            await self.revoke_all()
+            await self.hub.close()
+            await self.fleet.close()
+            await self.admin.close()
+            await self.db.close()
+        return out
+
+    # -- the fleet -------------------------------------------------------------------------
+
+    async def make_device(self, name: str, entrance: int) -> tuple[SimDevice, dict[str, float]]:
+        """Create on the server (admin), then enrol, connect and snapshot (the device)."""
+        made = await self.admin.call(
+            "POST", "/api/v1/devices", json={"name": name, "entrances": [entrance]}
+        )
+        t0 = time.perf_counter()
+        creds = await self.fleet.enrol(made["token"])
+        t1 = time.perf_counter()
+        dev = self.fleet.add(creds)
+        self.entrance_of[dev.id] = entrance
+        self.fleet.entrance_of[dev.id] = self.names[entrance]
+        return dev, {"enrol_s": t1 - t0, "t0": t0}
+
+    async def start_fleet(self) -> dict[str, Any]:
+        ents = self.city.entrance_ids
+        t0 = time.perf_counter()
+        made = await gather_limited(
+            8,
+            [
+                self.make_device(f"bench-{self.n}-{i:05d}", ents[i % len(ents)])
+                for i in range(self.n)
+            ],
+        )
+        devs = [d for d, _ in made]
+        t_enrol = time.perf_counter() - t0
+        t_conn = await self.hub.connect_all([d.conn for d in devs], timeout_s=300)
+        t1 = time.perf_counter()
+        await asyncio.gather(*(self.fleet.snapshot(d) for d in devs))
+        t_snap = time.perf_counter() - t1
+        residents = [len(d.store.residents()) for d in devs[:50]]
+        return {
+            "create_and_enrol_s": _r(t_enrol, 1),
+            "mqtt_connect_s": _r(t_conn, 1),
+            "snapshots_s": _r(t_snap, 1),
+            "residents_per_device": round(statistics.mean(residents), 1),
+        }
+
+    async def revoke_all(self) -> None:
+        ids = [d.id for d in self.fleet.devices]
+        try:
+            await gather_limited(
+                8, [self.admin.call("DELETE", f"/api/v1/devices/{i}") for i in ids]
+            )
+        except Exception as exc:
+            self.say(f"[{self.n}] revoking devices failed: {exc}")
+
+    # -- (a) enrolment reaches every device that needs it -----------------------------------
+
+    async def committed_at(self, kind: str, subject: int) -> float:
+        """When the newest change of `kind`/`subject` was written (in its own transaction)."""
+        cur = await self.db.execute(
+            "SELECT extract(epoch FROM max(created_at)) FROM fleet_changes "
+            "WHERE kind = %s AND subject_id = %s",
+            (kind, subject),
+        )
+        row = await cur.fetchone()
+        return float(row[0])
+
+    async def new_resident(self, name: str) -> int:
+        r = await self.admin.call("POST", "/api/v1/residents", json={"name": name})
+        return int(r["id"])
+
+    async def photo_for(self, rid: int) -> None:
+        await self.admin.call(
+            "POST",
+            f"/api/v1/residents/{rid}/photos",
+            files={"file": ("face.jpg", self.photo, "image/jpeg")},
+            data={"confirm_other_resident": "true"},
+        )
+
+    async def set_rule(self, rule_id: int, residents: list[int], entrances: list[int] | None):
+        await self.admin.call(
+            "PUT",
+            f"/api/v1/rules/{rule_id}",
+            json={
+                "name": f"bench rule {rule_id}",
+                "resident_ids": residents,
+                "entrance_ids": entrances,
+            },
+        )
+
+    async def _reach(self, rid: int, devs: list[SimDevice], since: float, timeout_s: float):
+        ok = await wait_until(lambda: all(rid in d.applied for d in devs), timeout_s)
+        lat = [d.applied[rid] - since for d in devs if rid in d.applied]
+        return lat, (0 if ok else sum(rid not in d.applied for d in devs))
+
+    async def enrolments(self) -> dict[str, Any]:
+        warm = await self.new_resident(f"bench warm-up {self.n}")
+        await self.photo_for(warm)  # the server's engine loads once, before the timing
+        by_entrance: dict[int, list[SimDevice]] = {}
+        for d in self.fleet.devices:
+            by_entrance.setdefault(self.entrance_of[d.id], []).append(d)
+        lat_one: list[float] = []
+        missed = 0
+        for k in range(self.knobs.enrolments):
+            e = self.rng.choice(sorted(by_entrance))
+            rid = await self.new_resident(f"bench new {self.n}-{k}")
+            self.city.residents_of[e].append(rid)
+            await self.set_rule(self.city.rule_of[e], self.city.residents_of[e], [e])
+            self.fleet.watch.add(rid)
+            await self.photo_for(rid)
+            since = await self.committed_at("resident", rid)
+            lat, miss = await self._reach(rid, by_entrance[e], since, 30)
+            lat_one += lat
+            missed += miss
+        lat_all: list[float] = []
+        missed_all = 0
+        for k in range(self.knobs.staff_enrolments):
+            rid = await self.new_resident(f"bench staff {self.n}-{k}")
+            await self.photo_for(rid)
+            self.city.staff_ids.append(rid)
+            self.fleet.watch.add(rid)
+            await self.set_rule(self.city.staff_rule, self.city.staff_ids, None)
+            since = await self.committed_at("rules", self.city.staff_rule)
+            lat, miss = await self._reach(rid, self.fleet.devices, since, 60)
+            lat_all += lat
+            missed_all += miss
+        one = spread(lat_one) | {"not_reached": missed, "devices_per_enrolment": "1 entrance"}
+        every = spread(lat_all) | {"not_reached": missed_all, "devices_per_enrolment": self.n}
+        both = lat_one + lat_all
+        p95 = pct(both, 95)
+        return {
+            "one_entrance": one,
+            "every_entrance": every,
+            "all": spread(both)
+            | {
+                "target_p95_s": TARGET_ENROL_P95_S,
+                "ratio": _r(p95 / TARGET_ENROL_P95_S if p95 is not None else None),
+                "meets": p95 is not None and p95 <= TARGET_ENROL_P95_S and not missed + missed_all,
+            },
+            "gaps_seen": sum(d.gaps for d in self.fleet.devices),
+        }
+
+    # -- (b) a new device with 500 residents -------------------------------------------------
+
+    async def new_devices(self) -> dict[str, Any]:
+        times, residents = [], []
+        for j in range(self.knobs.new_devices):
+            dev, t = await self.make_device(f"bench-{self.n}-big-{j}", self.city.big_entrance)
+            await self.hub.connect_all([dev.conn], timeout_s=60)
+            await self.fleet.snapshot(dev)
+            times.append(time.perf_counter() - t["t0"])
+            residents.append(len(dev.store.residents()))
+        worst = max(times)
+        return {
+            "seconds": [_r(x, 2) for x in times],
+            "residents": residents,
+            "max_s": _r(worst, 2),
+            "target_s": TARGET_NEW_DEVICE_S,
+            "ratio": _r(worst / TARGET_NEW_DEVICE_S),
+            "meets": worst <= TARGET_NEW_DEVICE_S,
+        }
+
+    # -- (c) ingest -------------------------------------------------------------------------
+
+    async def stored(self, tag: str) -> tuple[int, int]:
+        cur = await self.db.execute(
+            "SELECT count(*), count(DISTINCT event_id) FROM device_events WHERE reason = %s",
+            (tag,),
+        )
+        n, distinct = await cur.fetchone()
+        return int(n), int(distinct)
+
+    async def newest_row(self) -> int:
+        cur = await self.db.execute("SELECT coalesce(max(id), 0) FROM device_events")
+        return int((await cur.fetchone())[0])
+
+    async def ingest(self) -> dict[str, Any]:
+        tag = f"bench-ingest-{self.n}-{time.time():.0f}"
+        devs = self.fleet.devices
+        per, extra = divmod(self.knobs.ingest_events, len(devs))
+        self.fleet.paused = True
+        for i, d in enumerate(devs):
+            d.queue_events(per + (i < extra), tag)
+            if i % 50 == 49:
+                await asyncio.sleep(0)
+        base = await self.newest_row()
+        cpu0 = cpu_seconds(self.server.proc.pid)
+        samples: list[tuple[float, int]] = []
+        rss: list[float] = []
+        t0 = time.perf_counter()
+        self.fleet.paused = False
+        deadline = t0 + self.knobs.settle_timeout_s + self.knobs.ingest_events / 500
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.5)
+            samples.append((time.perf_counter() - t0, await self.newest_row() - base))
+            rss.append(self.server.rss_mb() or 0.0)
+            if self.fleet.unacked() == 0:
+                break
+        wall = time.perf_counter() - t0
+        cpu = cpu_seconds(self.server.proc.pid) - cpu0
+        n, distinct = await self.stored(tag)
+        total = self.knobs.ingest_events
+        lo = next((t for t, c in samples if c >= 0.1 * total), None)
+        hi = next((t for t, c in samples if c >= 0.9 * total), None)
+        rate = 0.8 * total / (hi - lo) if lo is not None and hi is not None and hi > lo else None
+        return {
+            "events": total,
+            "stored": n,
+            "duplicates": n - distinct,
+            "seconds": _r(wall, 1),
+            "events_per_s_sustained": _r(rate, 0),
+            "events_per_s_overall": _r(n / wall, 0),
+            "target_per_s": TARGET_INGEST_PER_S,
+            "ratio": _r(rate / TARGET_INGEST_PER_S if rate else None),
+            "meets": bool(rate and rate >= TARGET_INGEST_PER_S),
+            "server_rss_mb_peak": max(rss) if rss else None,
+            "server_cpu_s_per_1000_events": _r(1000 * cpu / max(n, 1)),
+            "load": load(),
+        }
+
+    # -- (d) restarts in an event storm ------------------------------------------------------
+
+    async def storm(self) -> dict[str, Any]:
+        tag = f"bench-storm-{self.n}-{time.time():.0f}"
+        devs = self.fleet.devices
+        sent: list[str] = []
+        published0 = self.fleet.published_events()
+        loop = asyncio.get_running_loop()
+        marks: dict[str, float] = {}
+
+        async def produce() -> None:
+            t0 = time.perf_counter()
+            step, i = 0.1, 0
+            owed = 0.0
+            while time.perf_counter() - t0 < self.knobs.storm_s:
+                owed += self.knobs.storm_rate * step
+                while owed >= 1:
+                    sent.extend(devs[i % len(devs)].queue_events(1, tag))
+                    i += 1
+                    owed -= 1
+                await asyncio.sleep(step)
+
+        async def restarts() -> None:
+            await asyncio.sleep(self.knobs.storm_s * 0.25)
+            marks["broker_restart_s"] = await loop.run_in_executor(None, self.broker.restart)
+            await asyncio.sleep(self.knobs.storm_s * 0.25)
+            marks["server_restart_s"] = await loop.run_in_executor(None, self.server.restart)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(produce(), restarts())
+        ok = await wait_until(lambda: self.fleet.unacked() == 0, self.knobs.settle_timeout_s, 0.5)
+        drained = time.perf_counter() - t0
+        await asyncio.sleep(1.0)
+        cur = await self.db.execute(
+            "SELECT event_id, count(*) FROM device_events WHERE reason = %s GROUP BY event_id",
+            (tag,),
+        )
+        rows = await cur.fetchall()
+        stored = {r[0] for r in rows}
+        lost = len(set(sent) - stored)
+        dups = sum(r[1] - 1 for r in rows)
+        return {
+            "events_sent": len(sent),
+            "stored": len(stored),
+            "lost": lost,
+            "duplicated": dups,
+            "meets": lost == 0 and dups == 0,
+            "resent_by_devices": self.fleet.published_events() - published0 - len(sent),
+            "unacked_at_end": self.fleet.unacked(),
+            "all_acked": ok,
+            "seconds_to_drain": _r(drained, 1),
+            "rate_per_s": self.knobs.storm_rate,
+            "broker_restart_s": _r(marks.get("broker_restart_s"), 2),
+            "server_restart_s": _r(marks.get("server_restart_s"), 2),
+            "server_kill": "SIGKILL (a crash); broker: SIGTERM (a service restart)",
+            "load": load(),
+        }
