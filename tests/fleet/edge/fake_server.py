@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 from facegate.fleet.protocol import (
     Command,
     Delta,
+    DeviceStatus,
     EventAck,
     EventBatch,
     Kind,
@@ -40,6 +41,7 @@ class FakeServer:
         self.events: dict[str, dict] = {}  # id -> event, stored once
         self.received = 0  # event messages received, duplicates included
         self.shots: dict[str, bytes] = {}
+        self.statuses: list[DeviceStatus] = []
         self.snapshots_served = 0
         self.fixed_nonce: str | None = None  # a replayed snapshot (stale)
         self.down = False  # the HTTP side answers 503
@@ -53,8 +55,10 @@ class FakeServer:
 
     def connect(self) -> None:
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fake-server")
-        c.on_connect = lambda cl, *a: cl.subscribe(self.topics.events, 1)
-        c.on_message = self._on_event
+        c.on_connect = lambda cl, *a: cl.subscribe(
+            [(self.topics.events, 1), (self.topics.status, 1)]
+        )
+        c.on_message = self._on_message
         c.reconnect_delay_set(0.2, 1)
         port = int(self.mqtt_url.rsplit(":", 1)[1])
         c.connect_async("127.0.0.1", port)
@@ -66,6 +70,12 @@ class FakeServer:
             self.client.disconnect()
             self.client.loop_stop()
         self.http.shutdown()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic == self.topics.status:
+            self.statuses.append(DeviceStatus.model_validate_json(msg.payload))
+        else:
+            self._on_event(client, userdata, msg)
 
     def _on_event(self, client, userdata, msg) -> None:
         batch = EventBatch.model_validate_json(msg.payload)

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 from facegate import api
 from facegate.fleet.protocol import ResidentRecord, TemplateRecord
 from facegate.gallery.store import SQLiteGallery
 from tests.conftest import approach, write_image
-from tests.fleet.edge.conftest import entrance
+from tests.fleet.edge.conftest import entrance, wait_for
 from tests.fleet.edge.fake_server import FakeServer
 
 pytestmark = pytest.mark.slow
@@ -26,8 +28,6 @@ pytestmark = pytest.mark.slow
 
 def resident_from_photo(engine, photo, tmp_path: Path, rid: int, name: str) -> ResidentRecord:
     """Templates as the server would make them: enrolled through `api.enroll`."""
-    import cv2
-
     with SQLiteGallery(tmp_path / f"enrol-{rid}.sqlite") as g:
         report = api.enroll(engine, g, name, [cv2.imencode(".png", photo)[1].tobytes()])
         assert report.accepted
@@ -104,3 +104,29 @@ def test_the_agent_enrols_syncs_opens_and_replays_after_an_outage(setup, tmp_pat
     assert len(server.events) == 3  # the first run's, the queued one, this run's
     assert sorted(e["decision"] for e in server.events.values()) == ["open"] * 3
     assert len(server.shots) == 3
+
+
+def test_sigterm_stops_the_agent_cleanly_and_it_says_offline(setup, tmp_path, astronaut):
+    server, cfg, _frames = setup
+    video = tmp_path / "walk.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15, (640, 480))
+    for f in approach(astronaut, 15) * 40:  # 40 s at the camera's own pace
+        writer.write(f)
+    writer.release()
+    cmd = [sys.executable, "-m", "facegate.cli", "edge", "--config", str(cfg), "--json",
+           "--data", str(tmp_path / "device"), "--server", server.url, "--token", server.token,
+           "--source", str(video)]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(
+            lambda: any(s.entrances.get("main", None) and s.entrances["main"].state == "running"
+                        for s in server.statuses), 120,
+        )  # fmt: skip
+        first = server.statuses[-1]
+        assert first.online and first.gallery_version == 3 and first.software
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert wait_for(lambda: not server.statuses[-1].online, 10)
