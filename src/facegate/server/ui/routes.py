@@ -20,7 +20,7 @@ from facegate.errors import FaceGateError
 from facegate.server.auth import COOKIE, Principal, Role
 from facegate.server.deps import DB, State, client_address
 from facegate.server.errors import BadCredentials, Conflict, Forbidden, NotFound, TooManyAttempts
-from facegate.server.operations import entrances, events, residents, rules, users
+from facegate.server.operations import entrances, users
 from facegate.server.operations.event_text import N_
 from facegate.server.state import ServerState
 from facegate.server.ui.common import login_redirect, page, templates, who_of
@@ -37,6 +37,8 @@ from facegate.server.ui.forms import (
 from facegate.server.ui.pages import dashboard, language
 from facegate.server.ui.pages import events as events_pages
 from facegate.server.ui.pages import residents as residents_pages
+from facegate.server.ui.pages import rules as rules_pages
+from facegate.server.ui.pages import users as users_pages
 from facegate.server.ui.presets import PRESETS
 from facegate.server.ui.presets import SOURCE as PRESET_SOURCE
 
@@ -252,43 +254,12 @@ def edit_entrance(
     )
 
 
-@router.get("/rules", response_class=HTMLResponse)
-def rules_page(request: Request, session: DB) -> Response:
-    who = _who(request, session)
-    if who is None:
-        return _login_redirect()
-    return _page(
-        request,
-        "rules.html",
-        who,
-        rules=rules.list_rules(session),
-        residents=residents.resident_names(session),
-        entrances=entrances.entrance_names(session),
-    )
-
-
-@router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, session: DB) -> Response:
-    who = _who(request, session)
-    if who is None:
-        return _login_redirect()
-    if not who.allows(Role.ADMIN):
-        return _page(
-            request,
-            "message.html",
-            who,
-            title=N_("Admins only"),
-            message=N_("Only an admin can manage users and API keys."),
-        )
-    return _page(
-        request,
-        "users.html",
-        who,
-        users=users.list_users(session),
-        keys=users.list_keys(session),
-        audit=events.audit_log(session, limit=50),
-    )
-
-
-for _pages in (dashboard.router, events_pages.router, language.router, residents_pages.router):
+for _pages in (
+    dashboard.router,
+    events_pages.router,
+    language.router,
+    residents_pages.router,
+    rules_pages.router,
+    users_pages.router,
+):
     router.include_router(_pages)
