@@ -4,7 +4,9 @@ on 127.0.0.1:5432, database `test`, skipped with a reason when no server answers
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -298,3 +300,88 @@ def live_server(
     yield start
     for s in started:
         s.stop()
+
+
+# -- a real browser (Debian's chromium driven by Playwright) -------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: for browser tests: skipped with the reason when Playwright or chromium is missing
+needs_chromium = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("playwright") is None,
+        reason="playwright is not installed (pip install -e '.[dev]')",
+    ),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason="no chromium browser: apt-get install -y chromium"
+    ),
+]
+CLIP = "video/sihanwang_face_detection/test.mp4"  # one person, a large face, 4.5 s
+
+
+@pytest.fixture
+def chromium() -> Iterator[Callable[..., object]]:
+    """`chromium(*args)` launches headless chromium with extra command-line flags (e.g. a
+    fake camera, `fake_camera_args`); every browser launched is closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = []
+
+        def launch(*args: str):
+            b = p.chromium.launch(
+                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", *args]
+            )
+            launched.append(b)
+            return b
+
+        try:
+            yield launch
+        finally:
+            for b in launched:
+                b.close()
+
+
+def clip_frames(path: Path, width: int = 640, step: int = 2) -> list[np.ndarray]:
+    """Every `step`-th frame of a video, scaled to `width` (even sizes, for I420)."""
+    cap = cv2.VideoCapture(str(path))
+    frames, k = [], 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if k % step == 0:
+            h = int(frame.shape[0] * width / frame.shape[1]) // 2 * 2
+            frames.append(cv2.resize(frame, (width, h), interpolation=cv2.INTER_AREA))
+        k += 1
+    cap.release()
+    assert frames, f"no frame could be read from {path}"
+    return frames
+
+
+def fake_camera_args(frames: list[np.ndarray], path: Path, fps: int = 15) -> list[str]:
+    """Chromium's fake camera playing `frames` (looped) from a Y4M file written here, and
+    the camera permission granted without a prompt."""
+    h, w = frames[0].shape[:2]
+    with path.open("wb") as f:
+        f.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            f.write(b"FRAME\n")
+            f.write(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={path}",
+    ]
+
+
+def looped_video(frames: list[np.ndarray], path: Path, seconds: float, fps: int = 15) -> Path:
+    """`frames` repeated for `seconds`: an entrance's camera that keeps showing the clip
+    (a video file source ends at its end)."""
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (w, h))
+    assert writer.isOpened()
+    for k in range(int(seconds * fps)):
+        writer.write(frames[k % len(frames)])
+    writer.release()
+    return path
