@@ -58,13 +58,22 @@ class FleetConfig(StrictModel):
         "fleet, entrances run in the server process only",
     )
     topic_prefix: str = Field("facegate/v1", min_length=1, pattern=r"^[A-Za-z0-9_\-/]+$")
+    device_mqtt_url: str | None = Field(
+        None,
+        description="the broker URL devices are told when they enrol, when they reach it by "
+        "another name than the server does (default: mqtt_url without its login)",
+    )
+    tls_ca_file: str | None = Field(
+        None,
+        description="mqtts://: the CA that signed the broker's certificate (default: the system's)",
+    )
     broker_auth: BrokerAuth = Field(default_factory=BrokerAuth)
     edge: EdgeBudget = Field(default_factory=EdgeBudget)
     command_ttl_s: float = Field(
         60.0, gt=0, description="a command (open the door) older than this is refused"
     )
 
-    @field_validator("mqtt_url")
+    @field_validator("mqtt_url", "device_mqtt_url")
     @classmethod
     def _mqtt(cls, v: str | None) -> str | None:
         if v is None:

@@ -25,6 +25,7 @@ from facegate.private import private_dir
 from facegate.runtime.journal import Journal
 from facegate.server.api import auth as auth_api
 from facegate.server.api import (
+    devices,
     entrances,
     errors,
     events,
@@ -40,6 +41,8 @@ from facegate.server.auth import ensure_admin
 from facegate.server.db.database import make_engine, migrate, session_factory, transaction
 from facegate.server.db.models import Entrance
 from facegate.server.deps import Viewer, get_state
+from facegate.server.fleet.setup import close_fleet, fleet_service, start_fleet
+from facegate.server.fleet.signing import load_signer
 from facegate.server.metrics import Metrics
 from facegate.server.operations import health as health_op
 from facegate.server.operations.keys import seal_plaintext
@@ -104,6 +107,7 @@ def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -
         vault=vault,
         run=sc.run_entrances,
     )
+    signer = load_signer(sc.data_dir)
     state = ServerState(
         config=config,
         db=db,
@@ -112,6 +116,8 @@ def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -
         journal=journal,
         entrances=manager,
         metrics=metrics,
+        signer=signer,
+        fleet=fleet_service(config, sessions, signer, vault),
         _engine=face_engine,
     )
     seal_plaintext(sessions, journal, vault)  # rows and snapshots of older versions
@@ -130,9 +136,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state.entrances.start_all()
+        start_fleet(state.fleet)
         try:
             yield
         finally:
+            close_fleet(state.fleet)
             state.entrances.close()
             state.journal.close()
             state.db.dispose()
@@ -161,6 +169,8 @@ def create_app(
         events.router,
         live.router,
         invites.router,
+        devices.router,
+        devices.device_router,
     ):
         api.include_router(r)
     app.include_router(api)

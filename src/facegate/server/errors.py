@@ -196,3 +196,42 @@ def photo_reason(exc: FaceGateError) -> str:
     if isinstance(exc, ImageError):
         return "bad_file"
     return exc.code
+
+
+# -- the fleet (edge devices) ---------------------------------------------------------------
+
+
+class BadDeviceToken(BadCredentials):
+    """An enrolment token that is unknown, expired or already used (a token enrols once)."""
+
+    code = "bad_device_token"
+
+
+class BadDeviceSecret(BadCredentials):
+    """A device route called without the secret of an enrolled device."""
+
+    code = "bad_device_secret"
+
+
+class DeviceRevoked(BadCredentials):
+    """The device was revoked: its secret stopped working at once."""
+
+    code = "device_revoked"
+
+
+class EventUnknown(Conflict):
+    """A best shot for an event the server has not stored (yet): send the event first."""
+
+    code = "event_unknown"
+
+
+class FleetOff(Conflict):
+    """A fleet action (a command to a device) on a server started without a broker."""
+
+    code = "fleet_off"
+
+
+class BrokerUnavailable(Busy):
+    """The MQTT broker did not answer (e.g. while creating a device's login)."""
+
+    code = "broker_unavailable"

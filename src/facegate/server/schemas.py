@@ -434,6 +434,11 @@ class EventOut(BaseModel):
     scores: dict[str, float]
     liveness: dict[str, Any]
     time_to_open_ms: float | None
+    device: str | None = Field(
+        None,
+        description="the edge device that decided, for events sent up by one; null for "
+        "entrances run by the server",
+    )
     door: dict[str, Any] | None = Field(
         None,
         description="what the door adapter did for an open: {actuated: true} or {actuated: "

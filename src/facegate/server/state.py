@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import FaceGateConfig
 from facegate.engine import FaceEngine
+from facegate.fleet.protocol import Signer
 from facegate.runtime.journal import Journal
 from facegate.server.inference import InferenceGate, engine_config_for, slots_for
 from facegate.server.metrics import Metrics
+from facegate.server.operations.devices import BrokerLink, NoBroker
 from facegate.server.ratelimit import RateLimiter
 from facegate.server.runtimes import EntranceManager
 from facegate.server.sql_gallery import SqlGallery
@@ -31,6 +33,8 @@ class ServerState:
     entrances: EntranceManager
     metrics: Metrics
     limits: RateLimiter = field(default_factory=RateLimiter)  # public endpoints
+    signer: Signer | None = None  # the fleet's signing key (server.fleet.signing)
+    fleet: BrokerLink = field(default_factory=NoBroker)  # FleetService with a broker
     _engine: FaceEngine | None = None
     _engine_lock: threading.Lock = field(default_factory=threading.Lock)
     _gate: InferenceGate = field(init=False)

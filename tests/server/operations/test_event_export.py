@@ -55,6 +55,7 @@ def test_csv_of_the_filtered_events(make_api) -> None:
         "scores": '{"sface": 0.71}',
         "time_to_open_ms": "840",
         "snapshot_url": "",
+        "device": "",  # decided in the server, not by an edge device
     }
     since = api.client.get(
         "/api/v1/events.csv", params={"since": "2026-03-10T07:42:06Z"}, headers=api.viewer

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from facegate.runtime.journal import Journal
@@ -38,6 +39,7 @@ COLUMNS = (
     "scores",
     "time_to_open_ms",
     "snapshot_url",
+    "device",
 )
 MAX_ROWS = 100_000  # a year of a busy door; past it, narrow the dates
 _CHUNK = 1000
@@ -81,11 +83,16 @@ def events_csv(
     `resident_id` is raised here, before the first chunk, so the caller can answer 404."""
     f = resolve_resident(session, f, resident_id)
     session.rollback()  # the journal is read with no database transaction open
-    return _rows(journal, f, zone, _, max_rows)
+    return _rows(journal, f, zone, _, max_rows, session.get_bind())  # type: ignore[arg-type]
 
 
 def _rows(
-    journal: Journal, f: EventFilter, zone: ZoneInfo, _: Gettext, max_rows: int
+    journal: Journal,
+    f: EventFilter,
+    zone: ZoneInfo,
+    _: Gettext,
+    max_rows: int,
+    devices: Engine | None = None,
 ) -> Iterator[str]:
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\r\n")
@@ -94,7 +101,9 @@ def _rows(
     cursor: str | None = None
     written = 0
     while written < max_rows:
-        rows, cursor = event_page(journal, f, min(_CHUNK, max_rows - written), cursor)
+        rows, cursor = event_page(
+            journal, f, min(_CHUNK, max_rows - written), cursor, devices=devices
+        )
         buf.seek(0)
         buf.truncate()
         for d in rows:
@@ -108,7 +117,8 @@ def _rows(
                     safe_cell(strip_bidi(d["reason"])),
                     json.dumps(d["scores"], sort_keys=True) if d["scores"] else "",
                     "" if d["time_to_open_ms"] is None else f"{d['time_to_open_ms']:.0f}",
-                    SNAPSHOT_URL + d["snapshot"] if d["snapshot"] else "",
+                    SNAPSHOT_URL + d["snapshot"] if d["snapshot"] else d.get("snapshot_url") or "",
+                    safe_cell(d.get("device") or ""),
                 ]
             )
         written += len(rows)

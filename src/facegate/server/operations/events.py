@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from facegate.runtime.events import Decision
 from facegate.runtime.journal import Journal
 from facegate.server.db.models import AuditEntry, Resident
 from facegate.server.errors import BadCursor, NotFound
+from facegate.server.operations import device_events
 from facegate.server.operations.event_text import describe_event
 from facegate.server.schemas import AuditOut, EventOut
 
@@ -40,7 +41,8 @@ def event_out(d: dict[str, Any]) -> EventOut:
         liveness=d["liveness"],
         time_to_open_ms=d["time_to_open_ms"],
         door=d.get("door"),
-        snapshot_url=SNAPSHOT_URL + d["snapshot"] if d["snapshot"] else None,
+        snapshot_url=SNAPSHOT_URL + d["snapshot"] if d["snapshot"] else d.get("snapshot_url"),
+        device=d.get("device"),
     )
 
 
@@ -62,36 +64,72 @@ def epoch(d: datetime | None) -> float | None:
     return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
 
 
+def _key(event: dict[str, Any]) -> tuple[float, int, int]:
+    """An event's place in the merged log: (time, source, id), source 0 for the journal
+    and 1 for device events (`operations.device_events`)."""
+    return float(event["time"]), int(event.get("source", 0)), int(event["id"])
+
+
 def encode_cursor(event: dict[str, Any]) -> str:
-    """The position after `event` in newest-first order: its exact time and id."""
-    raw = f"{float(event['time'])!r}/{int(event['id'])}".encode()
+    """The position after `event` in newest-first order: its exact time, source and id."""
+    t, source, ident = _key(event)
+    raw = f"{t!r}/{source}/{ident}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[float, int]:
+def decode_cursor(cursor: str) -> tuple[float, int, int]:
+    """(time, source, id); a cursor of an older server (time/id) is a journal position."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        t, i = raw.split("/")
-        when, ident = float(t), int(i)
+        parts = raw.split("/")
+        if len(parts) == 2:
+            parts.insert(1, "0")
+        t, s, i = parts
+        when, source, ident = float(t), int(s), int(i)
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise BadCursor(
             "the cursor is not one this server handed out; start again from the first page"
         ) from None
-    if when != when or when in (float("inf"), float("-inf")):
+    if when != when or when in (float("inf"), float("-inf")) or source not in (0, 1):
         raise BadCursor("the cursor is not one this server handed out")
-    return when, ident
+    return when, source, ident
 
 
 def event_page(
-    journal: Journal, f: EventFilter, limit: int, cursor: str | None = None
+    journal: Journal,
+    f: EventFilter,
+    limit: int,
+    cursor: str | None = None,
+    devices: Engine | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of events, newest first, older than `cursor`, and the next page's cursor.
 
-    The journal orders by (time, id) descending; the page continues strictly after the
-    cursor's (time, id), so events that arrive meanwhile, or share a time, are neither
-    repeated nor skipped.
+    The journal's events and, with `devices` (the server database), those edge devices
+    sent up are merged on (time, source, id) descending; the page continues strictly
+    after the cursor's position, so events that arrive meanwhile, or share a time, are
+    neither repeated nor skipped, in either source.
     """
     after = decode_cursor(cursor) if cursor else None
+    rows = _journal_rows(journal, f, limit + 1, after)
+    if devices is not None:
+        rows = sorted(
+            rows + device_events.page(devices, f, limit + 1, after), key=_key, reverse=True
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]) if more and rows else None
+
+
+def _journal_rows(
+    journal: Journal, f: EventFilter, limit: int, position: tuple[float, int, int] | None
+) -> list[dict[str, Any]]:
+    """Up to `limit` journal events strictly after `position` in the merged order (at
+    one time, device events come first: a device position has every journal event of
+    its time still ahead)."""
+    after = None
+    if position is not None:
+        t, source, ident = position
+        after = (t, ident if source == 0 else float("inf"))
     until = f.until
     if after is not None:
         until = after[0] if until is None else min(until, after[0])
@@ -111,13 +149,10 @@ def event_page(
         if after is not None:
             while drop < len(rows) and (rows[drop]["time"], rows[drop]["id"]) >= after:
                 drop += 1
-        if len(rows) < want or len(rows) - drop > limit:
+        if len(rows) < want or len(rows) - drop >= limit:
             break
         skip = drop  # > the previous skip: every round fetches more, so this ends
-    rows = rows[drop:]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, encode_cursor(rows[-1]) if more and rows else None
+    return rows[drop:][:limit]
 
 
 def resolve_resident(session: Session, f: EventFilter, resident_id: int | None) -> EventFilter:
@@ -142,7 +177,7 @@ def list_events(
     journal keeps names as enrolled), `NotFound` when there is no such resident."""
     f = resolve_resident(session, f, resident_id)
     session.rollback()  # the journal is read with no database transaction open
-    rows, next_cursor = event_page(journal, f, limit, cursor)
+    rows, next_cursor = event_page(journal, f, limit, cursor, devices=session.get_bind())
     return [event_out(d) for d in rows], next_cursor
 
 
