@@ -155,4 +155,7 @@ RU_ADMIN: dict[str, str | tuple[str, str, str]] = {
     "Cancel": "Отмена",
     "Only an operator or an admin can add or change rules.": "Добавлять и менять правила может только оператор или администратор.",
     "No rule with id {id}.": "Нет правила с номером {id}.",
+    # entrance states' fixed details (server/runtimes.py), shown on the dashboard and cards
+    "set a camera or video file to watch": "укажите камеру или видеофайл",
+    "runtimes are off (server.run_entrances: false)": "обработка входов выключена (server.run_entrances: false)",
 }

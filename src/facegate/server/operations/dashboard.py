@@ -137,7 +137,9 @@ def _state_words(
             )
         return _(STATE_WORDS["running"]), "ok", "", live
     level = {"starting": "warn", "error": "bad"}.get(st.state, "off")
-    return _(STATE_WORDS.get(st.state, st.state)), level, strip_bidi(st.detail or ""), live
+    # the fixed details (no camera set, runtimes off) are in the catalogue; others stay as said
+    detail = _(st.detail) if st.detail else ""
+    return _(STATE_WORDS.get(st.state, st.state)), level, strip_bidi(detail), live
 
 
 def _last_visit(state: ServerState, name: str, zone: ZoneInfo, _: Gettext) -> dict | None:
