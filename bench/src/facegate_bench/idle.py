@@ -114,33 +114,43 @@ def decode_floor(clip: Path, idle: IdleConfig) -> dict:
     }
 
 
-def track_starts(
-    engine: FaceEngine, store, clip: Path, idle: IdleConfig
-) -> list[tuple[int, tuple]]:
-    """(frame index, box) where each new track's first face was detected."""
+def trace(engine: FaceEngine, store, clip: Path, idle: IdleConfig) -> tuple[list, list]:
+    """(frame index, box) where each new track's first face was detected, and per frame the
+    boxes of the faces detected in that frame (tracks updated by it)."""
     rt = _runtime(engine, store, clip, idle)
     rt.warm_up()
-    seen: set[int] = set()
-    starts = []
+    hits: dict[int, int] = {}  # a track whose hits went up was detected in this frame
+    starts: list[tuple[int, tuple]] = []
+    boxes: list[list[tuple]] = []
     i = 0
     while rt.step():
+        now: list[tuple] = []
         for tid, tr in rt.tracker.tracks.items():
-            if tid not in seen:
-                seen.add(tid)
-                starts.append((i, tuple(float(v) for v in tr.face.bbox)))
+            box = tuple(float(v) for v in tr.face.bbox)
+            if tid not in hits:
+                starts.append((i, box))
+            if hits.get(tid) != tr.hits:
+                now.append(box)
+            hits[tid] = tr.hits
+        boxes.append(now)
         i += 1
     rt.source.close()
-    return starts
+    return starts, boxes
 
 
 def walk_in_delay(engine: FaceEngine, store, clip: Path, idle: IdleConfig) -> dict:
-    """For every track the ungated run starts, frames until the gated run detects that face
-    (a gated track starting within 25 frames whose box overlaps)."""
-    off = track_starts(engine, store, clip, idle.model_copy(update={"enabled": False}))
-    on = track_starts(engine, store, clip, idle)
+    """For every track the ungated run starts (someone walking in, or a track the ungated run
+    split), frames until the gated run has that face (a box overlapping it) in a track: 0
+    when the gated run already follows it, None when not within 25 frames."""
+    off, _ = trace(engine, store, clip, idle.model_copy(update={"enabled": False}))
+    on, on_boxes = trace(engine, store, clip, idle)
     delays = []
     for f, box in off:
-        later = [g - f for g, b in on if 0 <= g - f <= 25 and _overlap(box, b) > 0.1]
+        later = [
+            g - f
+            for g in range(f, min(f + 26, len(on_boxes)))
+            if any(_overlap(box, b) > 0.1 for b in on_boxes[g])
+        ]
         delays.append(min(later) if later else None)
     found = [d for d in delays if d is not None]
     return {
