@@ -76,6 +76,7 @@ def test_a_dead_camera_and_a_broken_entrance_make_health_degraded(make_api, tmp_
         "problems": [],
         "entrances": {"main": "disabled", "side": "disabled"},
         "liveness": None,
+        "fleet": "off",  # no broker configured: entrances run in the server
     }
 
 

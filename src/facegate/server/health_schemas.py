@@ -83,6 +83,11 @@ class HealthOut(BaseModel):
         "not running (error, reconnecting, source_lost, ended, stopped)",
     )
     entrances: dict[str, str] = Field(description="entrance name -> runtime state")
+    fleet: str = Field(
+        "off",
+        description="the broker connection of the fleet: off (no fleet.mqtt_url), connecting, "
+        "connected, reconnecting (degraded: changes wait in the outbox, nothing is lost)",
+    )
     liveness: dict[str, LivenessStatus] = Field(
         default_factory=dict, description="entrance name -> what its liveness stage checks"
     )

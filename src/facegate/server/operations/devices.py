@@ -57,6 +57,10 @@ class BrokerLink(Protocol):
 
     def device_url(self) -> str | None: ...
 
+    def health(self) -> str:
+        """off, connecting, connected or reconnecting (for /health)."""
+        ...
+
     def add_device(self, device_id: int) -> tuple[str | None, str | None]:
         """A broker login for the device (username, password), or (None, None)."""
         ...
@@ -76,6 +80,9 @@ class NoBroker:
 
     def device_url(self) -> str | None:
         return None
+
+    def health(self) -> str:
+        return "off"
 
     def add_device(self, device_id: int) -> tuple[str | None, str | None]:
         return None, None
@@ -268,7 +275,7 @@ def send_command(
         "device_command",
         f"device:{d.id}",
         command=cmd.id,
-        action=cmd.action,
+        order=cmd.action,
         entrance=cmd.entrance,
         reason=cmd.reason,
     )

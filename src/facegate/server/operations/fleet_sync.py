@@ -96,11 +96,12 @@ class Grants:
         rows = self.at(entrances)
         ids = {int(i) for r in rows for i in (r.resident_ids or [])}
         names = (
-            dict(
-                session.execute(select(Resident.id, Resident.name).where(Resident.id.in_(ids)))
-                .tuples()
-                .all()
-            )
+            {
+                int(i): n
+                for i, n in session.execute(
+                    select(Resident.id, Resident.name).where(Resident.id.in_(ids))
+                )
+            }
             if ids
             else {}
         )

@@ -43,8 +43,12 @@ def health(state: ServerState) -> HealthOut:
             problems.append(
                 HealthProblem(entrance=name, state=st.state, since=st.since, detail=st.detail)
             )
+    fleet = state.fleet.health()
     return HealthOut(
-        status="ok" if db == "ok" and not problems else "degraded",
+        status="ok"
+        if db == "ok" and not problems and fleet in ("off", "connected")
+        else "degraded",
+        fleet=fleet,
         database=db,
         problems=problems,
         entrances={n: st.state for n, st in statuses.items()},
