@@ -76,7 +76,10 @@ def test_sign_in_enrol_and_watch_the_door(
     page.set_input_files("#photo-file", str(grace_hopper_path()))
     page.click("#upload-btn")
     page.wait_for_selector("#upload-result.ok >> text=Enrolled")
-    assert "grace_hopper.jpg accepted" in page.inner_text("#upload-result")
+    # the sentence resident.html shows for an accepted photo (T.enrolled)
+    assert "Enrolled grace_hopper.jpg: the door knows this face now." in page.inner_text(
+        "#upload-result"
+    )
     page.wait_for_selector("img.thumb")  # the page reloads with the enrolled photo
 
     video = walk_up_video(tmp_path / "visit.avi", hopper)
