@@ -23,6 +23,7 @@ RU: dict[str, str | tuple[str, str, str]] = {
     "Events": "События",
     "Users": "Пользователи",
     "Sign out": "Выйти",
+    "Sign out of FaceGate in this browser?": "Выйти из FaceGate в этом браузере?",
     "Time zone": "Часовой пояс",
     "Times are shown in this time zone": "Время показано в этом часовом поясе",
     "admin": "администратор",
@@ -298,3 +299,8 @@ RU: dict[str, str | tuple[str, str, str]] = {
 from facegate.server.i18n.ru_residents import RU_RESIDENTS  # noqa: E402
 
 RU.update(RU_RESIDENTS)
+
+# the Devices page (edge devices of the fleet)
+from facegate.server.i18n.ru_devices import RU_DEVICES  # noqa: E402
+
+RU.update({k: v for k, v in RU_DEVICES.items() if k not in RU})

@@ -35,6 +35,7 @@ from facegate.server.ui.forms import (
     FormError,
 )
 from facegate.server.ui.pages import dashboard, language
+from facegate.server.ui.pages import devices as devices_pages
 from facegate.server.ui.pages import events as events_pages
 from facegate.server.ui.pages import residents as residents_pages
 from facegate.server.ui.pages import rules as rules_pages
@@ -91,13 +92,26 @@ def login(
     return resp
 
 
-@router.get("/logout")
+@router.get("/logout", response_class=HTMLResponse)
+def logout_page(request: Request, session: DB) -> Response:
+    """A page with the sign-out button, and nothing else: a GET changes no state, so an
+    <img src=/logout> on another site cannot sign anyone out (the sign-out is the POST)."""
+    who = _who(request, session)
+    if who is None:
+        return _login_redirect()
+    return _page(request, "logout.html", who)
+
+
+@router.post("/logout")
 def logout(request: Request, session: DB) -> Response:
+    """Revokes the session token and drops the cookie. A POST with the cookie passes the
+    Origin check of `web_security` like every other change, so only this server's own
+    pages (the header's button) can sign a browser out."""
     token = request.cookies.get(COOKIE)
     if token:
         users.sign_out(session, token)
     resp = _login_redirect()
-    resp.delete_cookie(COOKIE)
+    resp.delete_cookie(COOKIE, httponly=True, samesite="strict")
     return resp
 
 
@@ -261,5 +275,6 @@ for _pages in (
     residents_pages.router,
     rules_pages.router,
     users_pages.router,
+    devices_pages.router,
 ):
     router.include_router(_pages)
