@@ -21,7 +21,7 @@ def add_arguments(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--staff-enrolments", type=int, default=3, help="enrolments to all devices")
     sp.add_argument("--new-devices", type=int, default=3, help="new devices timed into sync")
     sp.add_argument("--ingest-events", type=int, default=50_000)
-    sp.add_argument("--storm-rate", type=float, default=1000.0, help="events/s in the storm")
+    sp.add_argument("--storm-rate", type=float, default=500.0, help="events/s in the storm")
     sp.add_argument("--storm-seconds", type=float, default=40.0)
     sp.add_argument(
         "--database-url",

@@ -40,7 +40,7 @@ from facegate_bench.fleet.mqtt import Conn, Hub
 
 log = logging.getLogger(__name__)
 
-RESEND_S = 10.0  # an event not acknowledged after this long goes out again (agent: 30 s)
+RESEND_S = 30.0  # an event not acknowledged after this long goes out again (the agent's)
 HEAD_GRACE_S = 3.0  # as the agent's default
 
 
@@ -131,9 +131,12 @@ class SimDevice:
             log.exception("device %s: a %s message could not be handled", self.id, leaf)
 
     def _delta(self, payload: bytes) -> None:
+        t = time.perf_counter()
         step = self.sync.handle_delta(payload)
         if step is None:
             return
+        if step is p.Step.APPLY:
+            self.fleet.apply_s.append(time.perf_counter() - t)
         raw = json.loads(payload)
         self.want = max(self.want, int(raw.get("version") or 0))
         if step is p.Step.APPLY and self.fleet.watch:
@@ -222,6 +225,7 @@ class Fleet:
     root: Path
     devices: list[SimDevice] = field(default_factory=list)
     watch: set[int] = field(default_factory=set)
+    apply_s: list[float] = field(default_factory=list)  # each delta's verify + apply
     entrance_of: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
