@@ -363,9 +363,20 @@ def bump_version(session: Session, device_id: int, steps: int) -> int:
     return int(new)
 
 
+#: PostgreSQL advisory lock key of "this replica is publishing" (any fixed number).
+PUBLISHER_LOCK = 0x46474C54  # "FGLT"
+
+
 def claim_changes(session: Session, limit: int) -> list[FleetChange]:
-    """Unpublished changes in order; on PostgreSQL locked with SKIP LOCKED, so two
-    replicas never publish the same change (each takes what the other has not)."""
+    """Unpublished changes in order. On PostgreSQL one replica publishes at a time (a
+    transaction-scoped advisory lock, taken without waiting; the others try again at
+    their next tick and take over when it dies), so each device's deltas leave in chain
+    order; and the rows are locked FOR UPDATE SKIP LOCKED besides, so no change is ever
+    published by two replicas."""
+    if session.get_bind().dialect.name == "postgresql":
+        got = session.scalar(select(func.pg_try_advisory_xact_lock(PUBLISHER_LOCK)))
+        if not got:
+            return []
     q = (
         select(FleetChange)
         .where(FleetChange.published_at.is_(None))
