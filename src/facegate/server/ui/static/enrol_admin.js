@@ -43,7 +43,9 @@ async function approvePending(id) {
     await api("POST", `/api/v1/pending-photos/${id}/approve`, {confirm_other_resident: box.checked});
     pendingResult(fig, enrolText().approved, true);
     for (const b of fig.querySelectorAll("button")) b.disabled = true;
-    if (document.getElementById("enrolment")) setTimeout(() => location.reload(), 1200);
+    // on a resident's page: once none waits, reload to show the enrolled photos
+    const left = document.querySelectorAll("#enrolment figure.pending button.approve:not([disabled])");
+    if (document.getElementById("enrolment") && !left.length) setTimeout(() => location.reload(), 1500);
   } catch (e) {
     if (e.message.includes("already belongs to")) {
       fig.querySelector(".confirm-other").hidden = false;
