@@ -91,6 +91,34 @@ def test_a_forged_sign_in_form_is_refused(api: Api) -> None:
     assert refused(r) and "facegate_token" not in r.headers.get("set-cookie", "")
 
 
+def test_signing_out_is_a_post_from_the_servers_own_pages(api: Api) -> None:
+    """An <img src=/logout> on another site sends a GET: it must sign no one out. The
+    header's button posts, and a post from another origin is refused like any change."""
+    ui = signed_in_browser(api)
+    token = ui.cookies["facegate_token"]
+    header = ui.get("/residents").text
+    assert '<form method="post" action="/logout"' in header
+    assert 'href="/logout"' not in header
+
+    page = ui.get("/logout", follow_redirects=False)  # what an <img> or a link would do
+    assert page.status_code == 200
+    assert 'action="/logout"' in page.text and 'id="signout-confirm"' in page.text
+    assert ui.get("/residents", follow_redirects=False).status_code == 200  # still signed in
+
+    assert refused(ui.post("/logout", headers={"Origin": EVIL}, follow_redirects=False))
+    assert refused(ui.post("/logout", follow_redirects=False))  # neither Origin nor Referer
+    assert ui.get("/residents", follow_redirects=False).status_code == 200
+
+    out = ui.post("/logout", headers={"Origin": HOST}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert 'facegate_token=""' in out.headers["set-cookie"]
+    assert ui.get("/residents", follow_redirects=False).headers["location"] == "/login"
+    # the token itself is revoked, not only the cookie dropped
+    stolen = TestClient(api.client.app, base_url=HOST, cookies={"facegate_token": token})
+    assert stolen.get("/residents", follow_redirects=False).status_code == 303
+    assert stolen.get("/logout", follow_redirects=False).headers["location"] == "/login"
+
+
 def _headers_ok(r, nonce_needed: bool = False) -> str:
     h = r.headers
     assert h["x-content-type-options"] == "nosniff"
@@ -207,6 +235,10 @@ def test_in_a_browser_no_page_breaks_the_policy_and_buttons_still_work(live_serv
             page.goto(f"{srv.url}/users")
             with page.expect_navigation():
                 page.click(f'button[data-call="delKey"][data-arg="{key["id"]}"]')
+            page.click("#signout")  # the header's sign-out button posts with the Origin
+            page.wait_for_url(f"{srv.url}/login")
+            page.goto(f"{srv.url}/residents")
+            assert page.url == f"{srv.url}/login"
         finally:
             b.close()
     assert not [m for m in console if "Content Security Policy" in m], console

@@ -50,6 +50,7 @@ def test_no_page_shows_english_in_russian(make_api) -> None:
     api.state.journal.record(DoorEvent(Decision.UNKNOWN, "main", "no resident matched"))
     ui = api.browser("admin", ADMIN_PASSWORD)
     pages = ["/", "/events", "/residents", f"/residents/{rid}", "/entrances", "/rules", "/users"]
+    pages.append("/logout")  # the sign-out page (a GET changes nothing)
     rule = api.client.get("/api/v1/rules", headers=api.admin).json()[0]
     pages.append(f"/rules?edit={rule['id']}")
     stranger = api.client.__class__(api.client.app)

@@ -111,7 +111,9 @@ def logout(request: Request, session: DB) -> Response:
     if token:
         users.sign_out(session, token)
     resp = _login_redirect()
-    resp.delete_cookie(COOKIE, httponly=True, samesite="strict")
+    resp.delete_cookie(
+        COOKIE, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return resp
 
 
