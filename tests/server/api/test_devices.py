@@ -210,3 +210,17 @@ def test_commands_need_a_broker(api: Api) -> None:
         json={"action": "open", "entrance": "main", "reason": "courier"},
     )
     assert r.status_code == 409 and r.json()["error"] == "fleet_off"
+
+
+def test_the_dashboard_counts_device_events(api: Api) -> None:
+    dev = _enrol(api, _device(api)["token"])
+    batch = {"device": dev["device_id"], "events": [_event(), _event(decision="deny")]}
+    r = api.client.post("/api/v1/device/events", json=batch, headers=_bearer(dev["secret"]))
+    assert r.status_code == 200
+    from zoneinfo import ZoneInfo
+
+    from facegate.server.operations.dashboard import dashboard
+
+    with api.state.sessions() as s:
+        card = dashboard(s, api.state, ZoneInfo("UTC")).cards[0]
+    assert (card.name, card.opens, card.denials) == ("main", 1, 1)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from facegate.runtime.events import Decision
 from facegate.server.errors import NotFound
+from facegate.server.operations import device_events
 from facegate.server.operations import entrances as entrance_ops
 from facegate.server.operations import residents as resident_ops
 from facegate.server.operations.event_text import ENGLISH, N_, Gettext, describe_event
@@ -171,6 +172,8 @@ def dashboard(
     count = resident_ops.count_residents(session)
     session.rollback()  # the journal is read with no database transaction open
     today = state.journal.count_by(midnight.timestamp())
+    for key, n in device_events.count_by(state.db, midnight.timestamp()).items():
+        today[key] = today.get(key, 0) + n  # doors run by edge devices count the same
     cards: list[Card] = []
     alerts: list[str] = []
     for e in ents:
