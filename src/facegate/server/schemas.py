@@ -467,3 +467,9 @@ class AuditOut(Out):
     action: str
     target: str
     detail: dict[str, Any]
+    summary: str = Field(
+        "",
+        description="what was done, in plain English (e.g. 'admin added resident Ann Lee'), "
+        "naming objects by their current name; `action`, `target` and `detail` keep the "
+        "stored entry",
+    )

@@ -17,7 +17,7 @@ from facegate.runtime.events import Decision
 from facegate.runtime.journal import Journal
 from facegate.server.db.models import AuditEntry, Resident
 from facegate.server.errors import BadCursor, NotFound
-from facegate.server.operations import device_events
+from facegate.server.operations import audit_text, device_events
 from facegate.server.operations.event_text import describe_event
 from facegate.server.schemas import AuditOut, EventOut
 
@@ -199,10 +199,13 @@ def snapshot_jpeg(journal: Journal, rel: str) -> bytes:
 def audit_log(
     session: Session, actor: str | None = None, action: str | None = None, limit: int = 200
 ) -> list[AuditOut]:
-    """Every administrative change, newest first."""
+    """Every administrative change, newest first, each with its sentence (`summary`, in
+    English: the UI says it again in the reader's language with `audit_text.describe`)."""
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if actor:
         q = q.where(AuditEntry.actor == actor)
     if action:
         q = q.where(AuditEntry.action == action)
-    return [AuditOut.model_validate(a) for a in session.scalars(q)]
+    entries = [AuditOut.model_validate(a) for a in session.scalars(q)]
+    names = audit_text.names_for(session, entries)
+    return [e.model_copy(update={"summary": audit_text.describe(e, names)}) for e in entries]
