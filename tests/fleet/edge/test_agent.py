@@ -76,34 +76,47 @@ def test_the_agent_enrols_syncs_opens_and_replays_after_an_outage(setup, tmp_pat
     data = tmp_path / "device"
     base = ["--data", str(data), "--source", str(frames), "--until-end"]
 
+    printed: list[dict] = []
+
+    def key(e: dict) -> tuple:
+        return e["decision"], e["person"], round(e["time"], 3)
+
+    def upstream() -> list[tuple]:
+        return sorted(key(e) for e in server.events.values())
+
     code, events, err = run_edge(["--server", server.url, "--token", server.token, *base], cfg)
     assert code == 0, err
-    assert [(e["decision"], e["person"]) for e in events] == [("open", "Eileen Collins")]
+    printed += events
+    assert ("open", "Eileen Collins") in [(e["decision"], e["person"]) for e in events]
     assert (data / "credentials.json").stat().st_mode & 0o777 == 0o600
-    assert list(server.events) and len(server.events) == 1
-    (stored,) = server.events.values()
-    assert stored["decision"] == "open" and stored["person_id"] == 11
+    assert upstream() == sorted(key(e) for e in printed)  # each event once
+    stored = next(e for e in server.events.values() if e["decision"] == "open")
+    assert stored["person_id"] == 11
     assert stored["door"] == {"actuated": True}  # sent once the door had opened
-    assert stored["snapshot"] is True and next(iter(server.shots.values()))[:2] == b"\xff\xd8"
+    assert stored["snapshot"] is True and server.shots[stored["id"]][:2] == b"\xff\xd8"
 
-    # server and broker away: the door opens from the last sync, the event waits
+    # server and broker away: the door opens from the last sync, the events wait
     server.down = True
     broker.stop()
+    before = upstream()
     code, events, err = run_edge(base, cfg)
     assert code == 0, err
-    assert [(e["decision"], e["person"]) for e in events] == [("open", "Eileen Collins")]
+    printed += events
+    assert ("open", "Eileen Collins") in [(e["decision"], e["person"]) for e in events]
     assert "running from the data synced" in err
     assert "kept in the outbox" in err
-    assert len(server.events) == 1
+    assert upstream() == before
 
     # back: what was queued goes up, once
     server.down = False
     broker.start()
     code, events, err = run_edge(base, cfg)
     assert code == 0, err
-    assert len(server.events) == 3  # the first run's, the queued one, this run's
-    assert sorted(e["decision"] for e in server.events.values()) == ["open"] * 3
-    assert len(server.shots) == 3
+    printed += events
+    assert upstream() == sorted(key(e) for e in printed)
+    assert server.received >= len(printed)  # sent at least once, stored exactly once
+    opened = [i for i, e in server.events.items() if e["decision"] == "open"]
+    assert len(opened) >= 3 and set(opened) <= set(server.shots)
 
 
 def test_sigterm_stops_the_agent_cleanly_and_it_says_offline(setup, tmp_path, astronaut):
