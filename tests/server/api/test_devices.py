@@ -4,6 +4,7 @@ twice and stored once (merged into the event log with their device), best shots,
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
@@ -224,3 +225,20 @@ def test_the_dashboard_counts_device_events(api: Api) -> None:
     with api.state.sessions() as s:
         card = dashboard(s, api.state, ZoneInfo("UTC")).cards[0]
     assert (card.name, card.opens, card.denials) == ("main", 1, 1)
+
+
+def test_an_unstorable_event_is_cleaned_or_dropped_never_resent_for_ever(api: Api) -> None:
+    """A NUL in a name (PostgreSQL refuses it) is removed; a time that is not a number is
+    dropped. Both are acknowledged, or the device would send them again for ever."""
+    dev = _enrol(api, _device(api)["token"])
+    nul = _event(person="Ann\x00Lee")
+    nan = _event(t=float("nan"))
+    batch = json.dumps(
+        {"device": dev["device_id"], "events": [nul, nan]}
+    )  # NaN as Python writes it
+    headers = {**_bearer(dev["secret"]), "Content-Type": "application/json"}
+    r = api.client.post("/api/v1/device/events", content=batch, headers=headers)
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["ids"]) == sorted([nul["id"], nan["id"]])
+    items = api.client.get("/api/v1/events", headers=api.viewer).json()["items"]
+    assert [(e["person"], e["device"]) for e in items] == [("AnnLee", "door-1")]

@@ -120,8 +120,8 @@ def enrol(body: EnrolIn, state: State, session: DB) -> EnrolOut:
 def snapshot(
     state: State,
     session: DB,
+    nonce: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{32,128}$")],
     authorization: Auth = None,
-    nonce: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{32,128}$")] = "",
 ) -> Response:
     """Everything the device holds, as a signed `snapshot` envelope with the device's
     current version and the nonce it asked with."""

@@ -263,6 +263,13 @@ class FleetService:
             except Exception:
                 log.exception("fleet: storing %d device messages failed", len(batch))
                 self._stop.wait(1.0 + attempt)
+        else:  # one bad message must not hold up the others: each on its own
+            for one in [([e], []) for e in events] + [([], [st]) for st in statuses]:
+                try:
+                    for dev, ids in self._store(*one).items():
+                        acks.setdefault(dev, []).extend(ids)
+                except Exception:
+                    log.exception("fleet: a device message could not be stored; dropped")
         for _, msg in batch:
             self.broker.ack(msg)
         if acks:

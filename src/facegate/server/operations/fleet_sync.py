@@ -20,6 +20,7 @@ version: a deliberate gap). So is a delta that would carry more than `MAX_DELTA_
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -427,16 +428,17 @@ def ingest(session: Session, device_id: int, batch: EventBatch) -> list[str]:
     if not batch.events:
         return []
     now = utcnow()
+    fine = [e for e in batch.events if math.isfinite(e.time)]  # a NaN time sorts nowhere
     rows = [
         {
             "event_id": e.id,
             "device_id": device_id,
-            "entrance": e.entrance[:128],
+            "entrance": _text(e.entrance)[:128],
             "time": float(e.time),
-            "decision": e.decision[:32],
-            "person": e.person[:200] if e.person else None,
+            "decision": _text(e.decision)[:32],
+            "person": _text(e.person)[:200] if e.person else None,
             "person_id": e.person_id if e.person_id is None or 0 < e.person_id < 2**31 else None,
-            "reason": e.reason,
+            "reason": _text(e.reason),
             "track": e.track if e.track is None or abs(e.track) < 2**31 else None,
             "scores": e.scores,
             "liveness": e.liveness,
@@ -444,10 +446,18 @@ def ingest(session: Session, device_id: int, batch: EventBatch) -> list[str]:
             "snapshot_expected": e.snapshot,
             "received_at": now,
         }
-        for e in {ev.id: ev for ev in batch.events}.values()
+        for e in {ev.id: ev for ev in fine}.values()
     ]
+    if not rows:
+        return [e.id for e in batch.events]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(DeviceEvent).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
     session.execute(stmt)
-    return [r["event_id"] for r in rows]
+    return [e.id for e in batch.events]  # stored now or before, or unstorable: done with
+
+
+def _text(v: str) -> str:
+    """Text a database can hold (PostgreSQL refuses NUL): a device's event must not be a
+    message that fails for ever."""
+    return v.replace("\x00", "")
