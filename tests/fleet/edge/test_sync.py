@@ -161,6 +161,24 @@ def test_a_newer_head_without_its_delta_brings_a_snapshot(client, server, signer
     assert server.snapshots_served == served
 
 
+def test_a_head_behind_the_device_brings_a_snapshot(client, server, signer) -> None:
+    """A server restored from a backup: its chain is behind the device, whose every next
+    delta would look like a duplicate; the head says so, and a snapshot mends it."""
+    server.set_state(residents=[resident(6, "Flo", 1)])
+    server.version = 2
+    client.handle_head(signer.seal(Kind.HEAD, 7, version=2))
+    client.tick()
+    assert names(client) == ["Flo"] and client.store.version == 2
+    env = signer.seal(
+        Kind.DELTA,
+        7,
+        Delta(ops=[UpsertResident(resident=resident(7, "Gus", 1))]),
+        version=3,
+        prev=2,
+    )
+    assert client.handle_delta(env) is Step.APPLY
+
+
 def _cmd(signer, expires_in: float = 60.0, cid: str | None = None) -> bytes:
     cmd = Command(
         id=cid or secrets.token_hex(8),

@@ -160,6 +160,7 @@ class EdgeAgent:
                 outbox,
                 on_command=self._commands.put,
                 entrance_states=lambda: self.entrances.states() if self.entrances else {},
+                tls_ca_file=self.fleet.tls_ca_file,
             )
             self._first_sync(sync, store)
             if self._stop.is_set():

@@ -72,8 +72,10 @@ class SyncClient:
         status_every_s: float = 30.0,
         resend_after_s: float = 30.0,
         http_timeout_s: float = 10.0,
+        tls_ca_file: str | None = None,
     ) -> None:
         self.creds = creds
+        self.tls_ca_file = tls_ca_file
         self.store = store
         self.outbox = outbox
         self.http = DeviceHttp(creds, http_timeout_s)
@@ -110,7 +112,7 @@ class SyncClient:
         if m.username:
             c.username_pw_set(m.username, m.password)
         if urlsplit(m.url).scheme == "mqtts":
-            c.tls_set()
+            c.tls_set(ca_certs=self.tls_ca_file)  # None: the system's CAs
         c.will_set(self.topics.status, self._status(online=False).model_dump_json(), 1, True)
         c.reconnect_delay_set(1, 60)
         c.on_connect = self._on_connect
@@ -201,7 +203,8 @@ class SyncClient:
 
     def handle_head(self, payload: bytes) -> None:
         """The server's newest version for this device: behind it with no delta coming
-        within `head_grace_s`, take a snapshot; at it, the device is current."""
+        within `head_grace_s`, take a snapshot; at it, the device is current; ahead of it
+        (the server restored a backup), take a snapshot at once."""
         try:
             env = self.verifier.open(payload, Kind.HEAD)
         except ProtocolError as exc:
@@ -217,7 +220,12 @@ class SyncClient:
                 self._head_deadline = time.monotonic() + self.head_grace_s
             else:
                 self._head_deadline = None
-        if local is not None and env.version <= local:
+        if local is not None and env.version < local:
+            # the server's chain is behind this device (a restored backup): its next deltas
+            # would all look like duplicates, so only a snapshot puts the two in step again
+            log.warning("server at version %d, this device at %d: snapshot", env.version, local)
+            self.request_snapshot("the server's version went back (a restored backup?)")
+        elif local is not None:
             self.store.touch_sync()
 
     def handle_command(self, payload: bytes) -> Command | None:
