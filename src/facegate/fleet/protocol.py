@@ -27,15 +27,17 @@ apply when `prev` is the device's version, ignore what it already has (QoS 1 red
 and anything else is a gap (a lost delta, a restored server backup) that only a snapshot
 mends. Within a delta, revocations come first (`Delta.ordered`), and a device applies the
 revocations of a delta even when the delta itself is a gap: removing a resident is always
-safe, so a missed message can delay an enrolment but never a removal.
+safe, so a missed message can delay an enrolment but never a removal. The retained head
+says where the server's chain is: a head ahead of the device (a lost delta) or behind it (a
+server restored from a backup, whose later deltas would all look like duplicates) makes the
+device fetch a snapshot; a head at its version confirms it is in sync.
 
 Signatures
 ----------
 Everything that changes what a device decides (deltas, snapshots, heads, commands) is an
 `Envelope` signed by the server's Ed25519 key over its canonical JSON (`canonical`). The
 device learns the public key when it enrols and refuses anything unsigned, signed by another
-key, meant for another device, or stale: a delta or head not newer than what it has
-(`next_step`), a snapshot not carrying the nonce the device asked with, a command past its
+key, meant for another device, or stale: a delta it already has (`next_step`), a snapshot not carrying the nonce the device asked with, a command past its
 `expires_at` or seen before.
 """
 
