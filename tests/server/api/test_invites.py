@@ -136,5 +136,7 @@ def test_the_managers_pages_list_pending_photos(api: Api, photos: dict[str, byte
     assert "Фотографии ждут одобрения (3)" in whole.text
     assert f'href="/residents/{rid}"' in whole.text
     assert 'id="enrolment"' in ui.get(f"/residents/{rid}").text  # the resident page loads it
+    dash = ui.get("/", headers={"Accept-Language": "ru"}).text
+    assert "3 фотографии от жильцов ждут одобрения" in dash and 'href="/enrolment"' in dash
     anonymous = api.client.__class__(api.client.app)
     assert anonymous.get("/enrolment", follow_redirects=False).status_code == 303

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from facegate.server.deps import DB, State
 from facegate.server.i18n import Translator
 from facegate.server.operations import dashboard as dash
-from facegate.server.operations import events
+from facegate.server.operations import events, invites
 from facegate.server.operations.event_text import describe_event
 from facegate.server.ui.common import language, login_redirect, page, site_zone, templates, who_of
 
@@ -32,7 +32,8 @@ def dashboard(request: Request, session: DB, state: State) -> Response:
         return login_redirect()
     _ = Translator(language(request))
     d = dash.dashboard(session, state, site_zone(request), _)
-    return page(request, "dashboard.html", who, d=d, events=_last_events(state, _))
+    pending = invites.count_pending(session)  # self-enrolment photos to approve
+    return page(request, "dashboard.html", who, d=d, events=_last_events(state, _), pending=pending)
 
 
 @router.get("/dashboard.json")
