@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.gallery.store import NewTemplate
@@ -128,3 +128,25 @@ def test_rules_and_entrances_carry_what_they_touched(state: ServerState, session
     assert _since(state, n) == [("rules", rule.id)]
     entrances.delete_entrance(session, state, ADMIN, side.id)
     assert _since(state, n + 1) == [("entrance", side.id)]
+
+
+def test_a_bulk_insert_of_templates_names_its_resident(state: ServerState) -> None:
+    with transaction(state.sessions) as s:
+        r = Resident(name="Fay")
+        s.add(r)
+    n = len(_changes(state))
+    with transaction(state.sessions) as s:
+        s.execute(
+            insert(Template),
+            [
+                {
+                    "resident_id": r.id,
+                    "model": "m",
+                    "model_version": "1",
+                    "dim": 1,
+                    "embedding": b"x",
+                }
+                for _ in range(3)
+            ],
+        )
+    assert _since(state, n) == [("resident", r.id)]

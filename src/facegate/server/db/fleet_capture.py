@@ -10,7 +10,8 @@ invites). Two hooks together see all of them:
 * `after_flush`: objects the unit of work inserted, changed or deleted (it still sees
   their attribute history there, so a rule's *old* residents and entrances are known);
 * `do_orm_execute`: bulk `update()`/`delete()` statements, which bypass the unit of work;
-  the rows they will touch are selected first, with the statement's own WHERE clause.
+  the rows they will touch are selected first, with the statement's own WHERE clause (and
+  bulk `insert()`s of templates, photos and rules, by the rows' values).
 
 Writes that change nothing a device holds are left out: a resident's apartment or notes,
 a photo's thumbnail, a template or thumbnail sealed again under a new key, a guest pass's
@@ -126,8 +127,25 @@ def _after_flush(session: Session, _ctx: Any) -> None:
     _record(session, changes)
 
 
+def _bulk_insert(state: ORMExecuteState, model: type | None) -> None:
+    """An ORM bulk INSERT (`session.execute(insert(Template), rows)`): templates and
+    photos name their resident; a rule inserted so may concern anyone. A new resident or
+    entrance alone changes nothing a device holds (no template, no device runs it yet)."""
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params] if params else []
+    if model in (Photo, Template):
+        ids = {r.get("resident_id") for r in rows if isinstance(r, dict)}
+        _record(state.session, [(RESIDENT, int(i), None) for i in ids if i is not None])
+    elif model is AccessRuleRow:
+        _record(state.session, [(RULES, None, {"residents": None, "entrances": None})])
+
+
 def _bulk(state: ORMExecuteState) -> None:
     """A bulk UPDATE or DELETE of a watched table: the rows it matches, as changes."""
+    if state.is_insert:
+        mapper = state.bind_mapper
+        _bulk_insert(state, mapper.class_ if mapper is not None else None)
+        return
     if not (state.is_update or state.is_delete):
         return
     mapper = state.bind_mapper

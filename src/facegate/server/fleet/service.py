@@ -154,8 +154,9 @@ class FleetService:
             if not changes:
                 return 0
             seqs = [c.seq for c in changes]
-            if not self._pg:
-                claim.rollback()  # SQLite: one publisher per process; no read held open
+            if not self._pg:  # SQLite: one publisher per process; no read held open
+                claim.expunge_all()  # the rows keep what they loaded
+                claim.rollback()
             messages: list[tuple[str, bytes, bool]] = []
             heads: dict[int, int] = {}
             with transaction(self.sessions) as s:
