@@ -75,7 +75,9 @@ def _serve(tmp: Path) -> tuple[str, uvicorn.Server]:
     server = uvicorn.Server(
         uvicorn.Config(create_app(cfg), host="127.0.0.1", port=port, log_level="warning")
     )
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    server.thread = thread  # type: ignore[attr-defined]  # joined at the end
     while not server.started:
         time.sleep(0.05)
     return f"http://127.0.0.1:{port}", server
@@ -216,7 +218,8 @@ def main() -> int:
                 time.sleep(2.5)
                 _save(ru.screenshot(), args.out / f"dashboard-ru-{label}.png")
             browser.close()
-        server.should_exit = True
+        server.should_exit = True  # the lifespan stops the entrance's runtime
+        server.thread.join(60)  # type: ignore[attr-defined]
     for f in sorted(args.out.glob("*.png")):
         print(f"{f.relative_to(REPO)}  {f.stat().st_size // 1024} KB")
     return 0
