@@ -65,6 +65,7 @@ def cmd_bench_fleet(args: argparse.Namespace) -> int:
         ),
         keep_database=args.keep_database,
         log=Path(args.log) if args.log else None,
+        partial=Path(args.out) if args.out else None,
     )
     report = fleet.run(opts, quiet=args.quiet or args.json)
     if args.out:

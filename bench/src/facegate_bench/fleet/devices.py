@@ -88,6 +88,7 @@ class SimDevice:
         self.topics = self.sync.topics
         self.sync.transport.events_topic = self.topics.events
         self.applied: dict[int, float] = {}
+        self.removed: dict[int, float] = {}
         self.want = 0  # the newest version a head or delta named
         self.unsent = 0
         self.unacked = 0
@@ -139,15 +140,20 @@ class SimDevice:
             self.fleet.apply_s.append(time.perf_counter() - t)
         raw = json.loads(payload)
         self.want = max(self.want, int(raw.get("version") or 0))
-        if step is p.Step.APPLY and self.fleet.watch:
+        if step in (p.Step.APPLY, p.Step.GAP) and self.fleet.watch:
             now = time.time()
             for op in raw["body"].get("ops", ()):
-                rid = (
-                    op.get("resident", {}).get("id") if op.get("op") == "upsert_resident" else None
-                )
-                if rid in self.fleet.watch and op["resident"].get("templates"):
-                    self.applied.setdefault(rid, now)
-        elif step is p.Step.GAP:
+                kind = op.get("op")
+                if kind == "remove_resident" and op["id"] in self.fleet.watch:
+                    self.removed.setdefault(op["id"], now)  # applied even on a gap
+                elif (
+                    step is p.Step.APPLY
+                    and kind == "upsert_resident"
+                    and op["resident"].get("templates")
+                    and op["resident"]["id"] in self.fleet.watch
+                ):
+                    self.applied.setdefault(op["resident"]["id"], now)
+        if step is p.Step.GAP:
             self.gaps += 1
             self.fleet.attend(self)
 
@@ -174,9 +180,13 @@ class SimDevice:
         self._seen_in_store(time.time())
 
     def _seen_in_store(self, now: float) -> None:
+        """After a snapshot: watched residents it brought, and those it no longer holds."""
         for rid in self.fleet.watch:
-            if rid not in self.applied and self.store.rev(rid) is not None:
+            held = self.store.rev(rid) is not None
+            if rid not in self.applied and held:
                 self.applied[rid] = now
+            elif rid in self.applied and rid not in self.removed and not held:
+                self.removed[rid] = now
 
     # -- events ------------------------------------------------------------------------------
 

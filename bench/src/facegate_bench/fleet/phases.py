@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
 import statistics
 import time
@@ -19,9 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 
+from facegate_bench.fleet.common import (
+    Admin,
+    gather_limited,
+    load,
+    pct,
+    rounded,
+    spread,
+    wait_until,
+)
 from facegate_bench.fleet.dataset import City
 from facegate_bench.fleet.devices import Fleet, SimDevice
 from facegate_bench.fleet.mqtt import Hub
@@ -43,82 +50,6 @@ class Knobs:
     storm_rate: float = 500.0  # events/s during the restarts
     storm_s: float = 40.0
     settle_timeout_s: float = 180.0
-
-
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
-
-
-def spread(values: list[float]) -> dict[str, Any]:
-    return {
-        "n": len(values),
-        "p50_s": _r(pct(values, 50)),
-        "p95_s": _r(pct(values, 95)),
-        "max_s": _r(max(values) if values else None),
-    }
-
-
-def _r(x: float | None, nd: int = 3) -> float | None:
-    return None if x is None else round(x, nd)
-
-
-def load() -> list[float]:
-    return [round(x, 2) for x in os.getloadavg()]
-
-
-class Admin:
-    """The operator's side: the REST API with an admin's bearer token."""
-
-    def __init__(self, server: Server, password: str) -> None:
-        self.http = httpx.AsyncClient(base_url=server.url, timeout=120)
-        self.password = password
-        self.headers: dict[str, str] = {}
-
-    async def login(self) -> None:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                r = await self.http.post(
-                    "/api/v1/auth/token", data={"username": "admin", "password": self.password}
-                )
-                r.raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(1)
-        self.headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-    async def call(self, method: str, url: str, **kw: Any) -> Any:
-        r = await self.http.request(method, url, headers=self.headers, **kw)
-        if r.status_code >= 400:
-            raise RuntimeError(f"{method} {url}: {r.status_code} {r.text[:300]}")
-        return r.json() if r.content else None
-
-    async def close(self) -> None:
-        await self.http.aclose()
-
-
-async def gather_limited(n: int, coros: list) -> list:
-    sem = asyncio.Semaphore(n)
-
-    async def one(c):
-        async with sem:
-            return await c
-
-    return await asyncio.gather(*(one(c) for c in coros))
-
-
-async def wait_until(pred: Callable[[], bool], timeout_s: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not pred():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(step)
-    return True
 
 
 class SizeRun:
@@ -208,9 +139,9 @@ class SizeRun:
         t_snap = time.perf_counter() - t1
         residents = [len(d.store.residents()) for d in devs[:50]]
         return {
-            "create_and_enrol_s": _r(t_enrol, 1),
-            "mqtt_connect_s": _r(t_conn, 1),
-            "snapshots_s": _r(t_snap, 1),
+            "create_and_enrol_s": rounded(t_enrol, 1),
+            "mqtt_connect_s": rounded(t_conn, 1),
+            "snapshots_s": rounded(t_snap, 1),
             "residents_per_device": round(statistics.mean(residents), 1),
         }
 
@@ -270,10 +201,29 @@ class SizeRun:
             },
         )
 
-    async def _reach(self, rid: int, devs: list[SimDevice], since: float, timeout_s: float):
-        ok = await wait_until(lambda: all(rid in d.applied for d in devs), timeout_s)
-        lat = [d.applied[rid] - since for d in devs if rid in d.applied]
-        return lat, (0 if ok else sum(rid not in d.applied for d in devs))
+    async def _reach(
+        self, rid: int, devs: list[SimDevice], since: float, timeout_s: float, removal=False
+    ):
+        def at(d: SimDevice) -> dict[int, float]:
+            return d.removed if removal else d.applied
+
+        ok = await wait_until(lambda: all(rid in at(d) for d in devs), timeout_s)
+        lat = [at(d)[rid] - since for d in devs if rid in at(d)]
+        return lat, (0 if ok else sum(rid not in at(d) for d in devs))
+
+    async def removals(self, rids: list[int]) -> dict[str, Any]:
+        """Delete the staff enrolled in this size (their entrance holds 500 again) and time
+        each removal to every device: a revocation, applied before anything else."""
+        lat: list[float] = []
+        missed = 0
+        for rid in rids:
+            await self.admin.call("DELETE", f"/api/v1/residents/{rid}")
+            self.city.staff_ids.remove(rid)
+            _, since = await self.committed_at("resident", rid)
+            got, miss = await self._reach(rid, self.fleet.devices, since, 180, removal=True)
+            lat += got
+            missed += miss
+        return spread(lat) | {"not_reached": missed, "devices": len(self.fleet.devices)}
 
     async def enrolments(self) -> dict[str, Any]:
         warm = await self.new_resident(f"bench warm-up {self.n}")
@@ -300,11 +250,13 @@ class SizeRun:
             missed += miss
         lat_all: list[float] = []
         missed_all = 0
+        staff_added: list[int] = []
         fanout_cpu = 0.0  # the server's CPU from the rule change to every device reached
         for k in range(self.knobs.staff_enrolments):
             rid = await self.new_resident(f"bench staff {self.n}-{k}")
             await self.photo_for(rid)
             self.city.staff_ids.append(rid)
+            staff_added.append(rid)
             self.fleet.watch.add(rid)
             await asyncio.sleep(1.0)  # the photo's own change is published (to no device)
             cpu0 = cpu_seconds(self.server.proc.pid)
@@ -320,7 +272,7 @@ class SizeRun:
         every = spread(lat_all) | {
             "not_reached": missed_all,
             "devices_per_enrolment": len(self.fleet.devices),
-            "server_cpu_ms_per_device": _r(1000 * fanout_cpu / deltas, 1),
+            "server_cpu_ms_per_device": rounded(1000 * fanout_cpu / deltas, 1),
         }
         both = lat_one + lat_all
         p95 = pct(both, 95)
@@ -330,17 +282,18 @@ class SizeRun:
             "all": spread(both)
             | {
                 "target_p95_s": TARGET_ENROL_P95_S,
-                "ratio": _r(p95 / TARGET_ENROL_P95_S if p95 is not None else None),
+                "ratio": rounded(p95 / TARGET_ENROL_P95_S if p95 is not None else None),
                 "meets": p95 is not None and p95 <= TARGET_ENROL_P95_S and not missed + missed_all,
             },
+            "removal_every_entrance": await self.removals(staff_added),
             "gaps_seen": sum(d.gaps for d in self.fleet.devices),
             "server_commit_to_published_s": {
                 "one_entrance": spread([x for x in pub_one if x is not None]),
                 "every_entrance": spread([x for x in pub_all if x is not None]),
             },
             "device_apply_ms": {
-                "p50": _r(1000 * (pct(self.fleet.apply_s, 50) or 0), 2),
-                "p95": _r(1000 * (pct(self.fleet.apply_s, 95) or 0), 2),
+                "p50": rounded(1000 * (pct(self.fleet.apply_s, 50) or 0), 2),
+                "p95": rounded(1000 * (pct(self.fleet.apply_s, 95) or 0), 2),
                 "note": "one delta verified and committed to a device's store; the simulated "
                 "devices share one process, so a fan-out to N devices queues N of these",
             },
@@ -358,11 +311,11 @@ class SizeRun:
             residents.append(len(dev.store.residents()))
         worst = max(times)
         return {
-            "seconds": [_r(x, 2) for x in times],
+            "seconds": [rounded(x, 2) for x in times],
             "residents": residents,
-            "max_s": _r(worst, 2),
+            "max_s": rounded(worst, 2),
             "target_s": TARGET_NEW_DEVICE_S,
-            "ratio": _r(worst / TARGET_NEW_DEVICE_S),
+            "ratio": rounded(worst / TARGET_NEW_DEVICE_S),
             "meets": worst <= TARGET_NEW_DEVICE_S,
         }
 
@@ -425,17 +378,19 @@ class SizeRun:
             "events": total,
             "stored": n,
             "duplicates": n - distinct,
-            "seconds_to_store_all": _r(done, 1),
-            "seconds_to_last_ack": _r(wall, 1),
-            "events_per_s_sustained": _r(rate, 0),
-            "stored_over_time": [(_r(t, 1), c) for t, c in samples[:: max(1, len(samples) // 30)]],
-            "events_per_cpu_s": _r(n / serving, 0) if serving else None,
+            "seconds_to_store_all": rounded(done, 1),
+            "seconds_to_last_ack": rounded(wall, 1),
+            "events_per_s_sustained": rounded(rate, 0),
+            "stored_over_time": [
+                (rounded(t, 1), c) for t, c in samples[:: max(1, len(samples) // 30)]
+            ],
+            "events_per_cpu_s": rounded(n / serving, 0) if serving else None,
             "target_per_s": TARGET_INGEST_PER_S,
-            "ratio": _r(rate / TARGET_INGEST_PER_S if rate else None),
+            "ratio": rounded(rate / TARGET_INGEST_PER_S if rate else None),
             "meets": bool(rate and rate >= TARGET_INGEST_PER_S),
             "server_rss_mb_peak": max(rss) if rss else None,
-            "cpu_s_per_1000_events": {k: _r(1000 * v / max(n, 1)) for k, v in cpu.items()},
-            "cpu_share_of_wall": {k: _r(v / wall, 2) for k, v in cpu.items()},
+            "cpu_s_per_1000_events": {k: rounded(1000 * v / max(n, 1)) for k, v in cpu.items()},
+            "cpu_share_of_wall": {k: rounded(v / wall, 2) for k, v in cpu.items()},
             "load": load(),
         }
 
@@ -489,11 +444,11 @@ class SizeRun:
             "resent_by_devices": self.fleet.published_events() - published0 - len(sent),
             "unacked_at_end": self.fleet.unacked(),
             "all_acked": ok,
-            "seconds_to_drain": _r(drained, 1),
+            "seconds_to_drain": rounded(drained, 1),
             "rate_per_s": self.knobs.storm_rate,
-            "rate_achieved_per_s": _r(len(sent) / self.knobs.storm_s, 0),
-            "broker_restart_s": _r(marks.get("broker_restart_s"), 2),
-            "server_restart_s": _r(marks.get("server_restart_s"), 2),
+            "rate_achieved_per_s": rounded(len(sent) / self.knobs.storm_s, 0),
+            "broker_restart_s": rounded(marks.get("broker_restart_s"), 2),
+            "server_restart_s": rounded(marks.get("server_restart_s"), 2),
             "server_kill": "SIGKILL (a crash); broker: SIGTERM (a service restart)",
             "load": load(),
         }

@@ -62,6 +62,12 @@ def scaling(runs: list[dict[str, Any]]) -> dict[str, Any]:
         rows[r["devices"]] = {
             "enrol_p95_s": r.get("enrolment", {}).get("all", {}).get("p95_s"),
             "fanout_all_p95_s": r.get("enrolment", {}).get("every_entrance", {}).get("p95_s"),
+            "removal_all_p95_s": r.get("enrolment", {})
+            .get("removal_every_entrance", {})
+            .get("p95_s"),
+            "server_cpu_ms_per_device_delta": r.get("enrolment", {})
+            .get("every_entrance", {})
+            .get("server_cpu_ms_per_device"),
             "new_device_s": r.get("new_device", {}).get("max_s"),
             "ingest_per_s": r.get("ingest", {}).get("events_per_s_sustained"),
             "server_rss_mb": r.get("ingest", {}).get("server_rss_mb_peak"),
@@ -105,29 +111,37 @@ def to_text(report: dict[str, Any]) -> str:
         f"server: started in {report.get('server_start_s')} s, "
         f"RSS idle {report.get('server_rss_mb_idle')} MB",
         "",
-        f"{'devices':>8} {'enrol p50/p95/max (1 entrance)':>31} {'fan-out to all p95':>19} "
-        f"{'new dev 500':>12} {'ingest ev/s':>12} {'RSS MB':>7} {'storm lost/dup':>15} "
-        f"{'load 1m':>8}",
+        f"{'devices':>8} {'enrol p50/p95/max (1 entrance)':>31} {'to all p95':>11} "
+        f"{'removal all p95':>16} {'new dev 500':>12} {'ingest ev/s':>12} {'RSS MB':>7} "
+        f"{'storm lost/dup':>15} {'load 1m':>8}",
     ]
     for r in report.get("runs", []):
+        if "error" in r:
+            lines.append(f"{r['devices']:>8} failed: {r['error']}")
+            continue
         e = r.get("enrolment", {})
         one, every = e.get("one_entrance", {}), e.get("every_entrance", {})
+        gone = e.get("removal_every_entrance", {})
         nd, ing, st = r.get("new_device", {}), r.get("ingest", {}), r.get("storm", {})
         lines.append(
             f"{r['devices']:>8} "
             f"{_f(one.get('p50_s')) + '/' + _f(one.get('p95_s')) + '/' + _f(one.get('max_s')):>31} "
-            f"{_f(every.get('p95_s'), ' s'):>19} {_f(nd.get('max_s'), ' s'):>12} "
+            f"{_f(every.get('p95_s'), ' s'):>11} {_f(gone.get('p95_s'), ' s'):>16} "
+            f"{_f(nd.get('max_s'), ' s'):>12} "
             f"{_f(ing.get('events_per_s_sustained')):>12} {_f(ing.get('server_rss_mb_peak')):>7} "
             f"{_f(st.get('lost')) + '/' + _f(st.get('duplicated')):>15} "
             f"{_f((ing.get('load') or [None])[0]):>8}"
         )
     lines += ["", "targets (value / target; <= 1 meets for times, >= 1 for rates):"]
-    for r in report.get("runs", []):
-        e = r.get("enrolment", {}).get("all", {})
+    for r in (r for r in report.get("runs", []) if "error" not in r):
+        en = r.get("enrolment", {})
+        e, one, every = en.get("all", {}), en.get("one_entrance", {}), en.get("every_entrance", {})
         nd, ing, st = r.get("new_device", {}), r.get("ingest", {}), r.get("storm", {})
         lines.append(
             f"  {r['devices']} devices: enrolment p95 {_f(e.get('p95_s'), ' s')} / 2 s = "
-            f"{_f(e.get('ratio'))} ({_ok(e.get('meets'))}); new device {_f(nd.get('max_s'), ' s')}"
+            f"{_f(e.get('ratio'))} ({_ok(e.get('meets'))}; one entrance "
+            f"{_f(one.get('p95_s'), ' s')}, every entrance {_f(every.get('p95_s'), ' s')}); "
+            f"new device {_f(nd.get('max_s'), ' s')}"
             f" / 5 s = {_f(nd.get('ratio'))} ({_ok(nd.get('meets'))}); ingest "
             f"{_f(ing.get('events_per_s_sustained'))}/s / 2000 = {_f(ing.get('ratio'))} "
             f"({_ok(ing.get('meets'))}); storm lost {_f(st.get('lost'))}, duplicated "

@@ -4,6 +4,7 @@ fleet size in turn (see the package docstring)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -31,6 +32,7 @@ class Options:
     knobs: Knobs = field(default_factory=Knobs)
     keep_database: bool = False
     log: Path | None = None
+    partial: Path | None = None  # the report so far, rewritten after each fleet size
 
 
 def _sayer(log: Path | None, quiet: bool):
@@ -80,17 +82,23 @@ def run(opts: Options, quiet: bool = False) -> dict[str, Any]:
         report["server_start_s"] = round(server.start(), 1)
         report["server_rss_mb_idle"] = server.rss_mb()
         photo = _photo()
-        runs = []
+        runs: list[dict[str, Any]] = []
+        report["runs"] = runs
         for n in opts.sizes:
             say(f"fleet of {n} devices ...")
             size = SizeRun(
                 n, city, broker, server, password, opts.workdir / f"devices-{n}", opts.knobs,
                 photo, say,
             )  # fmt: skip
-            runs.append(asyncio.run(size.run()))
+            try:
+                runs.append(asyncio.run(size.run()))
+            except Exception as exc:  # a size that fails is reported; the others stand
+                say(f"fleet of {n} devices failed: {exc!r}")
+                runs.append({"devices": n, "error": repr(exc)[:500]})
             shutil.rmtree(opts.workdir / f"devices-{n}", ignore_errors=True)
-        report["runs"] = runs
-        report["scaling"] = scaling(runs)
+            report["scaling"] = scaling([r for r in runs if "error" not in r])
+            if opts.partial is not None:  # what is done so far, should a later size fail
+                opts.partial.write_text(json.dumps(report, indent=2))
     finally:
         server.stop()
         broker.stop()
