@@ -28,6 +28,9 @@ from tests.server.conftest import ADMIN_PASSWORD, Api
 
 EXCLUDED = r"(/open|/test-door|/test-camera|/auth/logout|/api-keys/\{key_id\})$"
 
+#: The stateful walk's operations: the creates and what takes their ids (`LINKS`).
+LINKED = "^(" + "|".join(sorted({re.escape(p) for s, t, _, _ in LINKS for p in (s, t)})) + ")$"
+
 needs_schemathesis = pytest.mark.skipif(
     importlib.util.find_spec("schemathesis") is None,
     reason="schemathesis is not installed (pip install -e '.[dev]')",
@@ -88,14 +91,21 @@ def _followed_links(report: Path) -> dict[str, collections.Counter]:
 def test_no_generated_request_gets_a_server_error(live_server, tmp_path, photos) -> None:
     srv = live_server(run_entrances=False)
     token = httpx.post(
-        f"{srv.url}/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
+        f"{srv.url}/api/v1/auth/token",
+        data={"username": "admin", "password": ADMIN_PASSWORD},
+        timeout=60,
     ).json()
     admin = {"Authorization": f"Bearer {token['access_token']}"}
     key = httpx.post(
-        f"{srv.url}/api/v1/api-keys", json={"name": "fuzz", "role": "admin"}, headers=admin
+        f"{srv.url}/api/v1/api-keys",
+        json={"name": "fuzz", "role": "admin"},
+        headers=admin,
+        timeout=60,
     ).json()["key"]
     # one resident with a real photo, so the photo operations have something to find
-    rid = httpx.post(f"{srv.url}/api/v1/residents", json={"name": "Seed"}, headers=admin)
+    rid = httpx.post(
+        f"{srv.url}/api/v1/residents", json={"name": "Seed"}, headers=admin, timeout=60
+    )
     r = httpx.post(
         f"{srv.url}/api/v1/residents/{rid.json()['id']}/photos",
         files={"file": ("hopper.jpg", photos["hopper"], "image/jpeg")},
@@ -104,9 +114,13 @@ def test_no_generated_request_gets_a_server_error(live_server, tmp_path, photos)
     )
     assert r.status_code == 201, r.text
 
+    # the schema is built on its first request: build it now, so schemathesis's 10 s schema
+    # timeout does not meet that on a loaded machine
+    assert httpx.get(f"{srv.url}/openapi.json", timeout=300).status_code == 200
+
     budget = fuzz_seconds()
     examples = "100" if budget else "6"
-    stateful_s = str(max(1, int(budget / 2))) if budget else "15"
+    stateful_s = str(max(1, int(budget / 2))) if budget else "30"
 
     # every operation alone: examples, coverage (boundary values), fuzzing
     alone = _run(srv.url, key, tmp_path, "--phases", "examples,coverage,fuzzing", "-n", examples)
@@ -117,7 +131,8 @@ def test_no_generated_request_gets_a_server_error(live_server, tmp_path, photos)
     assert tested.group(1) == selected.group(1), f"operations left untested: {summary}"
     assert int(selected.group(2)) - int(selected.group(1)) == 6, "only the 6 excluded are left"
 
-    # chained by the links, for a fixed time
+    # chained by the links, for a fixed time, over the operations the links join (with every
+    # operation in the walk, each new endpoint made the linked follow-ups rarer in the same time)
     report = tmp_path / "stateful.ndjson"
     chained = _run(
         srv.url,
@@ -125,6 +140,8 @@ def test_no_generated_request_gets_a_server_error(live_server, tmp_path, photos)
         tmp_path,
         "--phases",
         "stateful",
+        "--include-path-regex",
+        LINKED,
         "-n",
         examples,
         "--max-time",
@@ -136,10 +153,12 @@ def test_no_generated_request_gets_a_server_error(live_server, tmp_path, photos)
     )
     _passed(chained)
     followed = _followed_links(report)
-    for op in ("GET", "PATCH", "DELETE"):
-        target = f"{op} /api/v1/residents/{{resident_id}}"
-        assert followed[target], f"{target} never took a created resident's id: {followed}"
-    assert followed["GET /api/v1/residents/{resident_id}"][200] >= 1, followed
+    # which follow-ups a time-bound random walk reaches varies with the machine's load (a
+    # busy box made ~20 steps in 15 s): ask that created residents' ids were taken and
+    # answered, not that each of GET, PATCH and DELETE was drawn
+    by_id = [f"{op} /api/v1/residents/{{resident_id}}" for op in ("GET", "PATCH", "DELETE")]
+    assert sum(sum(followed[t].values()) for t in by_id) >= 1, followed
+    assert any(followed[t][200] or followed[t][204] for t in by_id), followed
     assert all(status < 500 for c in followed.values() for status in c if status), followed
 
 
