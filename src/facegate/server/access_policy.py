@@ -28,11 +28,18 @@ class DbAccessPolicy(AccessPolicy):
     door decides exactly as `facegate run` would with the same rules in YAML. A resident who
     is inactive or outside valid-from/until is refused first. Guest-pass uses are persisted
     on every open, so a restart does not hand out extra uses.
+
+    Two rules the YAML form does not need: weekly windows are read in the site's zone
+    (`server.timezone`, the zone the UI shows and the rule form takes; the devices get the
+    same), and "every resident may open" (`default_allow`) holds only while no active rule
+    exists at all: rules whose every resident was deleted grant nothing, and must not turn
+    the door into one that opens for every enrolled face.
     """
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], timezone: str | None = None) -> None:
         super().__init__(AccessConfig())
         self._factory = factory
+        self._timezone = timezone
         self._inner = AccessPolicy(AccessConfig())
         self._rule_ids: list[int] = []
         self._residents: dict[str, Resident] = {}
@@ -79,7 +86,8 @@ class DbAccessPolicy(AccessPolicy):
             )
             uses[len(ids)] = row.uses
             ids.append(row.id)
-        inner = AccessPolicy(AccessConfig(rules=rules), uses)
+        config = AccessConfig(rules=rules, default_allow=not rows, timezone=self._timezone)
+        inner = AccessPolicy(config, uses)
         with self._lock:
             self._inner, self._rule_ids = inner, ids
             self._residents = {r.name.casefold(): r for r in residents.values()}

@@ -106,6 +106,7 @@ def build_state(config: FaceGateConfig, face_engine: FaceEngine | None = None) -
         metrics,
         vault=vault,
         run=sc.run_entrances,
+        timezone=sc.timezone,
     )
     signer = load_signer(sc.data_dir)
     state = ServerState(

@@ -186,8 +186,10 @@ class EntranceManager:
         *,
         vault: Vault,
         run: bool = True,
+        timezone: str | None = None,
     ) -> None:
         self._factory = factory
+        self._timezone = timezone  # the site's: rule windows are read in it
         self._vault = vault
         self._engine_config = engine_config
         self._base = base
@@ -358,7 +360,7 @@ class EntranceManager:
                 st.runtime,
                 engine,
                 SqlGallery(self._factory, self._vault),
-                access=DbAccessPolicy(self._factory),
+                access=DbAccessPolicy(self._factory, self._timezone),
                 journal=self.journal,
                 actuator=actuator,
                 sinks=[self.metrics.record, functools.partial(self._source_event, worker)],
