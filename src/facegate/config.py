@@ -167,7 +167,8 @@ class ServerConfig(StrictModel):
     timezone: str = Field(
         "UTC",
         description="the site's time zone (IANA name, e.g. Europe/Berlin): times in the web "
-        "UI and the CSV export, and the day the dashboard counts",
+        "UI and the CSV export, the day the dashboard counts, and the zone access rules' "
+        "weekly windows are read in",
     )
 
     @field_validator("timezone")
