@@ -37,8 +37,9 @@ Signatures
 Everything that changes what a device decides (deltas, snapshots, heads, commands) is an
 `Envelope` signed by the server's Ed25519 key over its canonical JSON (`canonical`). The
 device learns the public key when it enrols and refuses anything unsigned, signed by another
-key, meant for another device, or stale: a delta it already has (`next_step`), a snapshot not carrying the nonce the device asked with, a command past its
-`expires_at` or seen before.
+key, meant for another device, or stale: a delta it already has (`next_step`), a snapshot
+not carrying the nonce the device asked with, a command past its `expires_at` or seen
+before.
 """
 
 from __future__ import annotations
