@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -233,6 +233,34 @@ class AccessVerdict:
     allowed: bool
     reason: str  # fit to show in the journal and the app
     rule_index: int | None  # the rule that granted, or the first that applied but refused
+
+
+def resident_refusal(
+    person: str,
+    active: bool,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    when: datetime,
+) -> AccessVerdict | None:
+    """Why a known resident may not open at all (inactive, or outside their valid-from /
+    valid-until, naive times being UTC), before any rule is asked; None when nothing
+    refuses. The server's and the edge device's policies both ask this first."""
+    if not active:
+        return AccessVerdict(False, f"{person} is not an active resident", None)
+    at = _utc(when)
+    if valid_from is not None and at < _utc(valid_from):
+        return AccessVerdict(
+            False, f"{person} is a resident only from {valid_from:%Y-%m-%d %H:%M} UTC", None
+        )
+    if valid_until is not None and at >= _utc(valid_until):
+        return AccessVerdict(
+            False, f"{person} was a resident until {valid_until:%Y-%m-%d %H:%M} UTC", None
+        )
+    return None
+
+
+def _utc(v: datetime) -> datetime:
+    return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
 
 
 class AccessPolicy:

@@ -10,7 +10,13 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.runtime.access import AccessConfig, AccessPolicy, AccessRule, AccessVerdict
+from facegate.runtime.access import (
+    AccessConfig,
+    AccessPolicy,
+    AccessRule,
+    AccessVerdict,
+    resident_refusal,
+)
 from facegate.server.db.database import counter, transaction
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident
 from facegate.server.sql_gallery import GALLERY
@@ -99,20 +105,9 @@ class DbAccessPolicy(AccessPolicy):
             res = self._residents.get(person.strip().casefold())
             inner = self._inner
         if res is not None:
-            if not res.active:
-                return AccessVerdict(False, f"{person} is not an active resident", None)
-            if res.valid_from is not None and when < res.valid_from:
-                return AccessVerdict(
-                    False,
-                    f"{person} is a resident only from {res.valid_from:%Y-%m-%d %H:%M} UTC",
-                    None,
-                )
-            if res.valid_until is not None and when >= res.valid_until:
-                return AccessVerdict(
-                    False,
-                    f"{person} was a resident until {res.valid_until:%Y-%m-%d %H:%M} UTC",
-                    None,
-                )
+            refusal = resident_refusal(person, res.active, res.valid_from, res.valid_until, when)
+            if refusal is not None:
+                return refusal
         return inner.check(person, entrance, when)
 
     def record_use(self, rule_index: int) -> int:

@@ -14,17 +14,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from facegate.fleet.edge.store import EdgeStore
 from facegate.fleet.protocol import ResidentRecord
-from facegate.runtime.access import AccessConfig, AccessPolicy, AccessVerdict
+from facegate.runtime.access import (
+    AccessConfig,
+    AccessPolicy,
+    AccessVerdict,
+    resident_refusal,
+)
 
 log = logging.getLogger("facegate.edge.access")
-
-
-def _utc(v: datetime) -> datetime:
-    return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
 
 
 def describe_age(seconds: float) -> str:
@@ -103,20 +104,9 @@ class EdgeAccessPolicy(AccessPolicy):
             res = self._residents.get(person.strip().casefold())
             inner = self._inner
         if res is not None:
-            if not res.active:
-                return AccessVerdict(False, f"{person} is not an active resident", None)
-            if res.valid_from is not None and _utc(when) < _utc(res.valid_from):
-                return AccessVerdict(
-                    False,
-                    f"{person} is a resident only from {res.valid_from:%Y-%m-%d %H:%M} UTC",
-                    None,
-                )
-            if res.valid_until is not None and _utc(when) >= _utc(res.valid_until):
-                return AccessVerdict(
-                    False,
-                    f"{person} was a resident until {res.valid_until:%Y-%m-%d %H:%M} UTC",
-                    None,
-                )
+            refusal = resident_refusal(person, res.active, res.valid_from, res.valid_until, when)
+            if refusal is not None:
+                return refusal
         return inner.check(person, entrance, when)
 
     def record_use(self, rule_index: int) -> int:
