@@ -5,6 +5,7 @@ from __future__ import annotations
 
 RU_DEVICES: dict[str, str | tuple[str, str, str]] = {
     "Devices": "Устройства",
+    "Device": "Устройство",  # the edge device an event came from (events, dashboard)
     "No broker is configured: entrances run in this server. Devices can enrol and take their "
     "data over HTTP; set FACEGATE_MQTT_URL to send them changes as they happen.": (
         "Брокер не настроен: входы работают на этом сервере. Устройства могут "

@@ -1,6 +1,7 @@
 """What the dashboard shows, in words: per entrance its state (watching, camera lost since
 10:42, door error, no camera set, starting, stopped...), today's opens, denials and unknown
-visitors (days in the site's zone), and its last visitor; the entrances that need someone
+visitors (days in the site's zone), and its last visitor (from the journal or from the
+edge device that runs it, whichever is newer); the entrances that need someone
 first, as alerts. The page renders it once and then polls it as JSON, so the same function
 answers both.
 
@@ -65,7 +66,7 @@ class Card:
     opens: int = 0
     denials: int = 0
     unknowns: int = 0
-    last: dict[str, Any] | None = None  # the last visitor: time, sentence, snapshot
+    last: dict[str, Any] | None = None  # the last visitor: time, sentence, snapshot, device
     live: bool = False  # a frame from the camera in the last few seconds
     frame_url: str = ""
 
@@ -143,11 +144,17 @@ def _state_words(
     return _(STATE_WORDS.get(st.state, st.state)), level, strip_bidi(detail), live
 
 
-def _last_visit(state: ServerState, name: str, zone: ZoneInfo, _: Gettext) -> dict | None:
+def _last_visit(
+    state: ServerState, name: str, zone: ZoneInfo, _: Gettext, from_device: dict | None
+) -> dict | None:
+    """The entrance's newest visit, in the journal or (`from_device`) sent up by the edge
+    device that runs it, ordered as the event log merges them: (time, source, id)."""
     rows = [r for d in VISITS if (r := _latest(state, name, d)) is not None]
+    if from_device is not None:
+        rows.append(from_device)
     if not rows:
         return None
-    row = max(rows, key=lambda r: (r["time"], r["id"]))
+    row = max(rows, key=lambda r: (r["time"], r.get("source", 0), r["id"]))
     e = event_out(row)
     return {
         "time": _hm(row["time"], zone),
@@ -155,6 +162,7 @@ def _last_visit(state: ServerState, name: str, zone: ZoneInfo, _: Gettext) -> di
         "text": describe_event(e, _),
         "decision": e.decision,
         "snapshot_url": e.snapshot_url,
+        "device": e.device,
     }
 
 
@@ -174,6 +182,7 @@ def dashboard(
     today = state.journal.count_by(midnight.timestamp())
     for key, n in device_events.count_by(state.db, midnight.timestamp()).items():
         today[key] = today.get(key, 0) + n  # doors run by edge devices count the same
+    device_last = device_events.last_of(state.db, [e.name for e in ents], [d.value for d in VISITS])
     cards: list[Card] = []
     alerts: list[str] = []
     for e in ents:
@@ -189,7 +198,7 @@ def dashboard(
                 opens=today.get((e.name, Decision.OPEN.value), 0),
                 denials=today.get((e.name, Decision.DENY.value), 0),
                 unknowns=today.get((e.name, Decision.UNKNOWN.value), 0),
-                last=_last_visit(state, e.name, zone, _),
+                last=_last_visit(state, e.name, zone, _, device_last.get(e.name)),
                 live=live,
                 frame_url=f"/api/v1/entrances/{e.id}/frame.jpg",
             )

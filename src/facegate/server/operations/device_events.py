@@ -10,6 +10,7 @@ cursor names one exact place in the merged log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -37,12 +38,8 @@ def _filtered(q: Any, f: Any) -> Any:
     return q
 
 
-def page(
-    engine: Engine, f: Any, limit: int, after: tuple[float, int, int] | None
-) -> list[dict[str, Any]]:
-    """Up to `limit` device events matching `f` (an `events.EventFilter`), newest first,
-    strictly after the merged-log position `after` = (time, source, id)."""
-    q = select(
+def _columns() -> Any:
+    return select(
         DeviceEvent.id,
         DeviceEvent.event_id,
         DeviceEvent.time,
@@ -58,7 +55,37 @@ def page(
         DeviceEvent.snapshot.is_not(None),
         Device.name,
     ).join(Device, Device.id == DeviceEvent.device_id)
-    q = _filtered(q, f)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    """A `device_events` row in the journal's dict shape (`events.event_out` reads both)."""
+    return {
+        "id": r[0],
+        "event_id": r[1],
+        "time": float(r[2]),
+        "entrance": r[3],
+        "decision": r[4],
+        "person": r[5],
+        "person_id": r[6],
+        "reason": r[7] or "",
+        "track": r[8],
+        "scores": r[9] or {},
+        "liveness": r[10] or {},
+        "door": r[11],
+        "time_to_open_ms": None,
+        "snapshot": None,
+        "snapshot_url": SNAPSHOT_ROUTE.format(r[1]) if r[12] else None,
+        "device": r[13],
+        "source": 1,
+    }
+
+
+def page(
+    engine: Engine, f: Any, limit: int, after: tuple[float, int, int] | None
+) -> list[dict[str, Any]]:
+    """Up to `limit` device events matching `f` (an `events.EventFilter`), newest first,
+    strictly after the merged-log position `after` = (time, source, id)."""
+    q = _filtered(_columns(), f)
     if after is not None:
         t, source, ident = after
         q = q.where(
@@ -69,28 +96,31 @@ def page(
     q = q.order_by(DeviceEvent.time.desc(), DeviceEvent.id.desc()).limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(q).all()
-    return [
-        {
-            "id": r[0],
-            "event_id": r[1],
-            "time": float(r[2]),
-            "entrance": r[3],
-            "decision": r[4],
-            "person": r[5],
-            "person_id": r[6],
-            "reason": r[7] or "",
-            "track": r[8],
-            "scores": r[9] or {},
-            "liveness": r[10] or {},
-            "door": r[11],
-            "time_to_open_ms": None,
-            "snapshot": None,
-            "snapshot_url": SNAPSHOT_ROUTE.format(r[1]) if r[12] else None,
-            "device": r[13],
-            "source": 1,
-        }
-        for r in rows
-    ]
+    return [_row(r) for r in rows]
+
+
+def last_of(
+    engine: Engine, entrances: Sequence[str], decisions: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Each entrance's newest device event with one of `decisions` (the dashboard's "last
+    visitor"), by entrance name; entrances with none are absent. One query per entrance
+    (newest first, LIMIT 1) on one connection: it stops at the entrance's newest match
+    rather than grouping the whole table."""
+    out: dict[str, dict[str, Any]] = {}
+    if not entrances:
+        return out
+    with engine.connect() as conn:
+        for name in entrances:
+            q = (
+                _columns()
+                .where(DeviceEvent.entrance == name, DeviceEvent.decision.in_(list(decisions)))
+                .order_by(DeviceEvent.time.desc(), DeviceEvent.id.desc())
+                .limit(1)
+            )
+            r = conn.execute(q).first()
+            if r is not None:
+                out[name] = _row(r)
+    return out
 
 
 def count_by(engine: Engine, since: float) -> dict[tuple[str, str], int]:

@@ -181,8 +181,11 @@ def list_events(
     return [event_out(d) for d in rows], next_cursor
 
 
-def latest_events(journal: Journal, n: int) -> list[EventOut]:
-    return [event_out(d) for d in journal.query(limit=n)]
+def latest_events(journal: Journal, n: int, devices: Engine | None = None) -> list[EventOut]:
+    """The `n` newest events, with `devices` (the server database) those of edge devices
+    merged in as on the event log (`event_page`): the dashboard's "last events"."""
+    rows, _ = event_page(journal, EventFilter(), n, None, devices=devices)
+    return [event_out(d) for d in rows]
 
 
 def snapshot_jpeg(journal: Journal, rel: str) -> bytes:

@@ -3,7 +3,8 @@ today's opens, refusals and unknown visitors, its last visitor), alerts for entr
 need someone, and the last events. The page is rendered once; `static/app.js` then
 refreshes the pictures every ~2 s (`GET /api/v1/entrances/{id}/frame.jpg`) and polls
 `/dashboard.json` (the same `operations.dashboard.dashboard`, the last events as the
-page's own HTML) every 5 s, so nothing reloads the page."""
+page's own HTML) every 5 s, so nothing reloads the page. Events edge devices sent up are
+shown with the journal's (`operations.events.latest_events`), each with its device."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ LAST_EVENTS = 10
 
 
 def _last_events(state, _: Translator) -> list:
-    return [(e, describe_event(e, _)) for e in events.latest_events(state.journal, LAST_EVENTS)]
+    """The newest events of the journal and of edge devices, merged as on the event log."""
+    rows = events.latest_events(state.journal, LAST_EVENTS, devices=state.db)
+    return [(e, describe_event(e, _)) for e in rows]
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -58,6 +58,8 @@ function updateCard(c) {
   if (c.last) {
     setText(el, ".last-text", c.last.text);
     setText(el, ".last-time", c.last.time);
+    const dev = el.querySelector(".last-device");  // an edge device's event names it
+    if (dev) dev.textContent = c.last.device ? `${dev.dataset.label}: ${c.last.device}` : "";
     const link = el.querySelector(".last-link");
     if (c.last.snapshot_url) {
       link.href = c.last.snapshot_url;
