@@ -176,6 +176,29 @@ def test_events_are_stored_once_and_merge_into_the_event_log(api: Api) -> None:
     assert got.status_code == 200 and got.content == jpeg
 
 
+def test_events_sent_over_http_count_as_contact(api: Api) -> None:
+    created = _device(api)
+    dev = _enrol(api, created["token"])
+
+    def seen() -> str | None:
+        return api.client.get(f"/api/v1/devices/{created['id']}", headers=api.viewer).json()[
+            "last_seen"
+        ]
+
+    assert seen() is None  # enrolled, no status yet
+    batch = {"device": dev["device_id"], "events": [_event(), _event()]}
+    r = api.client.post("/api/v1/device/events", json=batch, headers=_bearer(dev["secret"]))
+    assert r.status_code == 200
+    first = seen()
+    assert first is not None
+    time.sleep(0.01)
+    batch = {"device": dev["device_id"], "events": [_event()]}
+    api.client.post("/api/v1/device/events", json=batch, headers=_bearer(dev["secret"]))
+    assert seen() > first
+    listed = api.client.get("/api/v1/devices", headers=api.viewer).json()
+    assert listed[0]["online"] is False  # only a status message says online
+
+
 def test_a_revoked_device_is_refused_at_once(api: Api) -> None:
     created = _device(api)
     dev = _enrol(api, created["token"])

@@ -184,6 +184,61 @@ def test_events_and_status_over_mqtt(fleet_api: Api, broker: Mosquitto) -> None:
     )
 
 
+def test_events_count_as_contact_once_per_batch_per_device(
+    fleet_api: Api, broker: Mosquitto
+) -> None:
+    """A device that sends events but no status is seen all the same; an ingest batch
+    of many messages writes each device's `last_seen` once."""
+    import paho.mqtt.client as mqtt
+    from sqlalchemy import event
+
+    api = fleet_api
+    dev, _ = _enrolled(api)
+    other, _ = _enrolled(api, "door-2")
+    did, oid = dev["device_id"], other["device_id"]
+
+    def seen(d: int) -> object:
+        return api.client.get(f"/api/v1/devices/{d}", headers=api.viewer).json()["last_seen"]
+
+    assert seen(did) is None and seen(oid) is None
+    client = DeviceClient(broker.port, did)
+    client.wait_connected()
+    client.subscribe("acks")
+    time.sleep(0.3)
+    one = {"id": uuid.uuid4().hex, "entrance": "main", "time": time.time(), "decision": "unknown"}
+    client.publish("events", json.dumps({"device": did, "events": [one]}).encode())
+    EventAck.model_validate_json(client.next("acks"))
+    first = wait_for(lambda: seen(did), what="last_seen from an event")
+    client.close()
+
+    def message(d: int, n: int) -> mqtt.MQTTMessage:
+        m = mqtt.MQTTMessage(topic=f"facegate/v1/devices/{d}/events".encode())
+        events = [
+            {"id": uuid.uuid4().hex, "entrance": "main", "time": time.time(), "decision": "deny"}
+            for _ in range(n)
+        ]
+        m.payload = json.dumps({"device": d, "events": events}).encode()
+        return m
+
+    writes: list[str] = []
+
+    def count(conn, cursor, statement, params, context, many) -> None:
+        if statement.lstrip().upper().startswith("UPDATE DEVICES SET LAST_SEEN"):
+            writes.append(statement)
+
+    time.sleep(0.01)  # a later time than `first`, at the database's resolution
+    event.listen(api.state.db, "before_cursor_execute", count)
+    try:
+        batch = [("events", message(did, 2)) for _ in range(3)] + [("events", message(oid, 1))]
+        api.state.fleet._handle(batch)  # one ingest batch: 4 messages from 2 devices
+    finally:
+        event.remove(api.state.db, "before_cursor_execute", count)
+    assert len(writes) == 2, writes
+    assert seen(did) > first and seen(oid) is not None
+    page = api.client.get("/api/v1/events", params={"limit": 100}, headers=api.viewer).json()
+    assert sum(e["decision"] == "deny" for e in page["items"]) == 7
+
+
 def test_a_command_is_audited_signed_and_sent(fleet_api: Api, broker: Mosquitto) -> None:
     api = fleet_api
     dev, verify = _enrolled(api)

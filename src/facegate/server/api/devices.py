@@ -142,6 +142,7 @@ def events(batch: EventBatch, session: DB, authorization: Auth = None) -> EventA
     if batch.device != d.id:
         raise Invalid(f"this batch says device {batch.device}; the secret is device {d.id}'s")
     ids = fleet_sync.ingest(session, d.id, batch)
+    ops.mark_seen(session, [d.id])
     session.commit()
     return EventAck(ids=ids)
 

@@ -311,6 +311,7 @@ class FleetService:
                     )
                     continue
                 acks.setdefault(dev, []).extend(fleet_sync.ingest(s, dev, eb))
+            device_ops.mark_seen(s, acks)  # once per device, however many batches it sent
             for dev, st in statuses:
                 device_ops.apply_status(s, st, dev)
         return acks

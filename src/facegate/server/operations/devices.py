@@ -1,5 +1,6 @@
 """Edge devices as a resource: create (with a one-time enrolment token), list, revoke;
-the device's side of enrolment and authentication; status reports; commands.
+the device's side of enrolment and authentication; status reports and the contact that
+events count as; commands.
 
 Tokens and secrets are random and stored only as SHA-256 (as API keys are): a copy of the
 database enrols no device and impersonates none. A token enrols once and expires; a
@@ -15,10 +16,11 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from facegate.fleet.protocol import Command, DeviceStatus, Kind, Signer, public_key_text
@@ -240,6 +242,21 @@ def apply_status(session: Session, status: DeviceStatus, device_id: int) -> bool
     if status.entrances:
         d.entrance_states = {k: v.model_dump(mode="json") for k, v in status.entrances.items()}
     return True
+
+
+def mark_seen(session: Session, device_ids: Iterable[int]) -> None:
+    """Events arrived from these devices: they were there just now (`last_seen`), even
+    when their status messages are far apart. One UPDATE per device per ingest batch,
+    whatever the number of events in it, and in id order (the publisher locks device
+    rows in that order too, so neither waits on the other in a cycle). `online` is left
+    to the status and the last will, which say it exactly. The caller commits."""
+    now = utcnow()
+    for dev in sorted(set(device_ids)):
+        session.execute(
+            update(Device)
+            .where(Device.id == dev, Device.revoked_at.is_(None))
+            .values(last_seen=now)
+        )
 
 
 def send_command(
