@@ -9,6 +9,7 @@
 * Subscriber: device events (a shared subscription, so replicas split them), stored once
   per event id and acknowledged on the device's `acks` topic after the commit; device
   status (retained, with the offline last will) onto the `devices` row.
+* Pruning: hourly, the published changes no revision needs (`operations.fleet_prune`).
 * `BrokerLink` for the operations: per-device logins (dynsec) and commands.
 """
 
@@ -32,7 +33,7 @@ from facegate.server.db.fleet_models import Device
 from facegate.server.fleet.broker import Broker, strip_login
 from facegate.server.fleet.dynsec import DynSec
 from facegate.server.operations import devices as device_ops
-from facegate.server.operations import fleet_sync
+from facegate.server.operations import fleet_prune, fleet_sync
 from facegate.vault import Vault
 
 log = logging.getLogger("facegate.server.fleet")
@@ -40,6 +41,7 @@ log = logging.getLogger("facegate.server.fleet")
 BATCH = 200  # changes per publish round
 IDLE_S = 0.2  # how often an idle publisher looks for changes
 HEAD_SWEEP_S = 30.0
+PRUNE_EVERY_S = 3600.0  # published changes older than a day go (operations.fleet_prune)
 SHARE = "$share/facegate"
 
 
@@ -66,6 +68,8 @@ class FleetService:
             DynSec(self.broker, cfg.topic_prefix) if cfg.broker_auth.mode == "dynsec" else None
         )
         self.published = 0  # changes published by this process (tests, metrics)
+        self.pruned = 0  # published changes this process deleted as no longer needed
+        self.prune_every_s = PRUNE_EVERY_S
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._inbox: queue.Queue[tuple[str, mqtt.MQTTMessage]] = queue.Queue()
@@ -126,7 +130,11 @@ class FleetService:
 
     def _publisher(self) -> None:
         last_sweep = 0.0
+        last_prune = time.monotonic()  # not at start-up: replicas restarting together
         while not self._stop.is_set():
+            if time.monotonic() - last_prune > self.prune_every_s:
+                self.prune()  # needs no broker: it only reads and deletes rows
+                last_prune = time.monotonic()
             n = 0
             if self.broker.connected:
                 try:
@@ -213,6 +221,20 @@ class FleetService:
             self.published += len(seqs)
             log.debug("fleet: published %d changes to %d devices", len(seqs), len(heads))
             return len(seqs)
+
+    def prune(self) -> int:
+        """Delete the published changes no device's revision needs (`fleet_prune`); a
+        failure is logged and tried again at the next turn."""
+        try:
+            with transaction(self.sessions) as s:
+                n = fleet_prune.prune_changes(s)
+        except Exception:
+            log.exception("fleet: pruning published changes failed; next turn")
+            return 0
+        self.pruned += n
+        if n:
+            log.info("fleet: pruned %d published changes", n)
+        return n
 
     def republish_heads(self) -> None:
         with self.sessions() as s:
