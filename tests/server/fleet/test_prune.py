@@ -84,7 +84,7 @@ def _publish_as_the_service_does(api: Api, device_id: int) -> tuple[int, int, ob
         grants = fleet_sync.Grants.load(s)
         plans = fleet_sync.plan(s, changes, devices, grants)
         p = plans[device_id]
-        rev = fleet_sync.revs(s, p.residents)
+        rev = fleet_sync.batch_revs(s, p.residents, [c.seq for c in changes])
         d = next(d for d in devices if d.id == device_id)
         delta = fleet_sync.delta_for(s, api.state.gallery.vault, d, p, grants, None, {}, rev)
         assert not p.resync

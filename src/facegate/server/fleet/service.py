@@ -173,7 +173,7 @@ class FleetService:
                 plans = fleet_sync.plan(s, changes, devices, grants)
                 by_id = {d.id: d for d in devices}
                 touched = {r for p in plans.values() for r in p.residents}
-                rev = fleet_sync.revs(s, touched) if touched else {}
+                rev = fleet_sync.batch_revs(s, touched, seqs)
                 cache: dict[int, Any] = {}
                 for dev_id, p in sorted(plans.items()):
                     d = by_id[dev_id]

@@ -161,6 +161,25 @@ def revs(session: Session, resident_ids: Iterable[int] | None) -> dict[int, int]
     return {int(s): int(m) for s, m in session.execute(q).all() if s is not None}
 
 
+def batch_revs(
+    session: Session, resident_ids: Iterable[int], seqs: Sequence[int]
+) -> dict[int, int]:
+    """The change number each resident's op carries in a batch of changes `seqs`: at least
+    the batch's newest change number, not only the resident's own newest change.
+
+    A rule change moves residents on and off devices without being a change of the resident;
+    with the resident's own number, the removal and a later re-adding carried the same one,
+    and the device (which never applies an upsert not newer than what it holds, so a
+    redelivered old record cannot resurrect a removed resident) kept the resident off until
+    its next snapshot. Batches are published in change order, so this only grows."""
+    ids = list(resident_ids)
+    if not ids:
+        return {}
+    own = revs(session, ids)
+    newest = max(seqs, default=0)
+    return {r: max(own.get(r, 0), newest) for r in ids}
+
+
 def resident_records(
     session: Session, vault: Vault, ids: set[int] | None, rev: dict[int, int]
 ) -> dict[int, ResidentRecord]:
