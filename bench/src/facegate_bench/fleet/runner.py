@@ -102,6 +102,7 @@ def run(opts: Options, quiet: bool = False) -> dict[str, Any]:
     finally:
         server.stop()
         broker.stop()
+        shutil.rmtree(opts.workdir, ignore_errors=True)
         if not opts.keep_database:
             dataset.drop_database(opts.database_url)
     report["load_end"] = [round(x, 2) for x in os.getloadavg()]
