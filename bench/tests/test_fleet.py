@@ -32,6 +32,7 @@ def database_url() -> str:
     return f"{base}/fg_bench_fleet_test_{uuid.uuid4().hex[:8]}"
 
 
+@pytest.mark.slow  # about a minute: the server starts twice (once more after its kill)
 def test_bench_fleet_tiny(database_url, tmp_path, capsys) -> None:
     out = tmp_path / "fleet.json"
     argv = [
