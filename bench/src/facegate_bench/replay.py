@@ -501,4 +501,6 @@ def enrol_replayed(
         }
         if rep.accepted:
             sources[rel] = src
+        else:  # e.g. every frame before the replays looks away (enrolment's min_frontal)
+            report[rel]["error"] = "no frame before the replays passes enrolment; clip left out"
     return sources, report
