@@ -21,7 +21,7 @@ from facegate.server.db.database import transaction
 from facegate.server.db.fleet_capture import RESIDENT
 from facegate.server.db.fleet_models import FleetChange
 from facegate.server.db.models import utcnow
-from facegate.server.operations import fleet_sync
+from facegate.server.operations import fleet_fanout, fleet_sync
 from facegate.server.operations.fleet_prune import prune_changes
 from facegate.vault import Vault, new_key
 from tests.server.conftest import Api, add_resident
@@ -79,18 +79,11 @@ def _publish(api: Api, seqs: list[int], ago: timedelta) -> None:
 def _publish_as_the_service_does(api: Api, device_id: int) -> tuple[int, int, object]:
     """One publisher round without a broker: (prev, version, delta) for the device."""
     with transaction(api.state.sessions) as s:
-        changes = fleet_sync.claim_changes(s, 200)
-        devices = fleet_sync.live_devices(s)
-        grants = fleet_sync.Grants.load(s)
-        plans = fleet_sync.plan(s, changes, devices, grants)
-        p = plans[device_id]
-        rev = fleet_sync.batch_revs(s, p.residents, [c.seq for c in changes])
-        d = next(d for d in devices if d.id == device_id)
-        delta = fleet_sync.delta_for(s, api.state.gallery.vault, d, p, grants, None, {}, rev)
-        assert not p.resync
-        version = fleet_sync.bump_version(s, device_id, 1)
-        fleet_sync.mark_published(s, [c.seq for c in changes], {device_id: version})
-    return version - 1, version, delta
+        changes = fleet_fanout.claim_changes(s, 200)
+        out = fleet_fanout.fan_out(s, api.state.gallery.vault, changes, None)
+        mine = next(o for o in out if o.device == device_id)
+        fleet_fanout.mark_published(s, [c.seq for c in changes], {o.device: o.version for o in out})
+    return mine.prev, mine.version, mine.delta
 
 
 def prune_changes_again(api: Api) -> int:

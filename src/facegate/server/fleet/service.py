@@ -2,7 +2,7 @@
 
 * Publisher: a thread that takes unpublished `fleet_changes` in order (on PostgreSQL with
   `FOR UPDATE SKIP LOCKED`, so replicas share the work and never publish one change
-  twice), works out each affected device's delta (`operations.fleet_sync`), bumps and
+  twice), works out each affected device's delta (`operations.fleet_fanout`), bumps and
   commits the devices' versions, publishes the signed deltas and heads (retained) at
   QoS 1, and only then marks the changes published. Broker down: nothing is claimed, the
   outbox waits; a crash after the bump shows the device a gap, and it takes a snapshot.
@@ -19,7 +19,6 @@ import logging
 import queue
 import threading
 import time
-from typing import Any
 
 import paho.mqtt.client as mqtt
 from pydantic import ValidationError
@@ -33,7 +32,7 @@ from facegate.server.db.fleet_models import Device
 from facegate.server.fleet.broker import Broker, strip_login
 from facegate.server.fleet.dynsec import DynSec
 from facegate.server.operations import devices as device_ops
-from facegate.server.operations import fleet_prune, fleet_sync
+from facegate.server.operations import fleet_fanout, fleet_prune, fleet_sync
 from facegate.vault import Vault
 
 log = logging.getLogger("facegate.server.fleet")
@@ -158,51 +157,29 @@ class FleetService:
         """One round: claim up to `BATCH` changes, publish every affected device's delta
         and head, mark them published. Returns how many changes it published."""
         with self._publish_lock, self.sessions() as claim:
-            changes = fleet_sync.claim_changes(claim, BATCH)
+            changes = fleet_fanout.claim_changes(claim, BATCH)
             if not changes:
                 return 0
             seqs = [c.seq for c in changes]
             if not self._pg:  # SQLite: one publisher per process; no read held open
                 claim.expunge_all()  # the rows keep what they loaded
                 claim.rollback()
-            messages: list[tuple[str, bytes, bool]] = []
-            heads: dict[int, int] = {}
             with transaction(self.sessions) as s:
-                devices = fleet_sync.live_devices(s)
-                grants = fleet_sync.Grants.load(s)
-                plans = fleet_sync.plan(s, changes, devices, grants)
-                by_id = {d.id: d for d in devices}
-                touched = {r for p in plans.values() for r in p.residents}
-                rev = fleet_sync.batch_revs(s, touched, seqs)
-                cache: dict[int, Any] = {}
-                for dev_id, p in sorted(plans.items()):
-                    d = by_id[dev_id]
-                    delta = fleet_sync.delta_for(
-                        s, self.vault, d, p, grants, self.timezone, cache, rev
+                out = fleet_fanout.fan_out(s, self.vault, changes, self.timezone)
+            messages: list[tuple[str, bytes, bool]] = []
+            for o in out:
+                t = Topics(self.cfg.topic_prefix, o.device)
+                messages.append(
+                    (
+                        t.sync,
+                        self.signer.seal(
+                            Kind.DELTA, o.device, o.delta, version=o.version, prev=o.prev
+                        ),
+                        False,
                     )
-                    if not delta.ops and not p.resync:
-                        continue
-                    steps = 2 if p.resync else 1
-                    version = fleet_sync.bump_version(s, dev_id, steps)
-                    # a resync skips a version on purpose: the device sees a gap and
-                    # takes a snapshot, having applied the delta's revocations first
-                    prev = version - steps
-                    t = Topics(self.cfg.topic_prefix, dev_id)
-                    messages.append(
-                        (
-                            t.sync,
-                            self.signer.seal(
-                                Kind.DELTA,
-                                dev_id,
-                                delta,
-                                version=version,
-                                prev=prev + 1 if p.resync else prev,
-                            ),
-                            False,
-                        )
-                    )
-                    messages.append(self._head(dev_id, version))
-                    heads[dev_id] = version
+                )
+                messages.append(self._head(o.device, o.version))
+            heads = {o.device: o.version for o in out}
             # the versions are committed: from here a crash is a gap, never a reuse
             if not self.broker.publish(messages, timeout=30.0):
                 log.warning(
@@ -213,11 +190,11 @@ class FleetService:
                 )
                 return 0
             if self._pg:
-                fleet_sync.mark_published(claim, seqs, heads)
+                fleet_fanout.mark_published(claim, seqs, heads)
                 claim.commit()
             else:
                 with transaction(self.sessions) as s:
-                    fleet_sync.mark_published(s, seqs, heads)
+                    fleet_fanout.mark_published(s, seqs, heads)
             self.published += len(seqs)
             log.debug("fleet: published %d changes to %d devices", len(seqs), len(heads))
             return len(seqs)
@@ -238,12 +215,12 @@ class FleetService:
 
     def republish_heads(self) -> None:
         with self.sessions() as s:
-            pending = fleet_sync.unpublished_heads(s)
+            pending = fleet_fanout.unpublished_heads(s)
         if not pending:
             return
         if self.broker.publish([self._head(d, v) for d, v in pending]):
             with transaction(self.sessions) as s:
-                fleet_sync.mark_published(s, [], dict(pending))
+                fleet_fanout.mark_published(s, [], dict(pending))
 
     # -- subscriber -------------------------------------------------------------------------
 
