@@ -141,7 +141,7 @@ def events(batch: EventBatch, session: DB, authorization: Auth = None) -> EventA
     d = _device(session, authorization)
     if batch.device != d.id:
         raise Invalid(f"this batch says device {batch.device}; the secret is device {d.id}'s")
-    ids = fleet_sync.ingest(session, d.id, batch)
+    ids = fleet_sync.ingest(session, [(d.id, batch)])[d.id]
     ops.mark_seen(session, [d.id])
     session.commit()
     return EventAck(ids=ids)

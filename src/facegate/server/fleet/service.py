@@ -302,6 +302,7 @@ class FleetService:
                 if ids
                 else []
             )
+            good = []
             for dev, eb in events:
                 if dev not in live or eb.device != dev:
                     log.warning(
@@ -309,7 +310,8 @@ class FleetService:
                         dev,
                     )
                     continue
-                acks.setdefault(dev, []).extend(fleet_sync.ingest(s, dev, eb))
+                good.append((dev, eb))
+            acks = fleet_sync.ingest(s, good)
             device_ops.mark_seen(s, acks)  # once per device, however many batches it sent
             for dev, st in statuses:
                 device_ops.apply_status(s, st, dev)

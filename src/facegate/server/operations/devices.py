@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -246,16 +246,28 @@ def apply_status(session: Session, status: DeviceStatus, device_id: int) -> bool
 
 def mark_seen(session: Session, device_ids: Iterable[int]) -> None:
     """Events arrived from these devices: they were there just now (`last_seen`), even
-    when their status messages are far apart. One UPDATE per device per ingest batch,
-    whatever the number of events in it, and in id order (the publisher locks device
-    rows in that order too, so neither waits on the other in a cycle). `online` is left
-    to the status and the last will, which say it exactly. The caller commits."""
-    now = utcnow()
-    for dev in sorted(set(device_ids)):
+    when their status messages are far apart. One UPDATE per ingest batch, whatever the
+    number of devices and events in it (one per device was a third of the ingest's CPU
+    with 500 devices in a batch); the rows are locked in id order first, the order the
+    publisher takes them in too, so neither waits on the other in a cycle. `online` is
+    left to the status and the last will, which say it exactly. The caller commits."""
+    ids = sorted(set(device_ids))
+    if not ids:
+        return
+    lock_in_order(session, ids)
+    session.execute(
+        update(Device)
+        .where(Device.id.in_(ids), Device.revoked_at.is_(None))
+        .values(last_seen=utcnow())
+    )
+
+
+def lock_in_order(session: Session, ids: Sequence[int]) -> None:
+    """Lock these devices' rows in id order (PostgreSQL; a no-op on SQLite, which locks
+    the whole database): an UPDATE over an IN list locks in whatever order it scans."""
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            update(Device)
-            .where(Device.id == dev, Device.revoked_at.is_(None))
-            .values(last_seen=now)
+            select(Device.id).where(Device.id.in_(list(ids))).order_by(Device.id).with_for_update()
         )
 
 

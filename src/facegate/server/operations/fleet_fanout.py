@@ -40,6 +40,7 @@ from facegate.fleet.protocol import (
 from facegate.server.db.fleet_capture import ENTRANCE, RESIDENT, RULES
 from facegate.server.db.fleet_models import Device, FleetChange
 from facegate.server.db.models import Entrance, utcnow
+from facegate.server.operations.devices import lock_in_order
 from facegate.server.operations.fleet_sync import (
     Grants,
     ResidentRecord,
@@ -266,8 +267,8 @@ def batch_revs(
 
 def bump_versions(session: Session, steps: dict[int, int]) -> dict[int, int]:
     """Advance each device's chain version by its steps; returns the new versions (the
-    rows stay locked until the caller commits). A few statements, in id order (the order
-    every writer of these rows takes), however many devices."""
+    rows stay locked until the caller commits). A few statements however many devices,
+    the rows locked in id order (as every writer of many device rows takes them)."""
     table = Device.__table__
     by_steps: dict[int, list[int]] = {}
     for dev, k in steps.items():
@@ -276,6 +277,7 @@ def bump_versions(session: Session, steps: dict[int, int]) -> dict[int, int]:
     for k, ids in sorted(by_steps.items()):
         ids.sort()
         for i in range(0, len(ids), _CHUNK):
+            lock_in_order(session, ids[i : i + _CHUNK])
             rows = session.execute(
                 update(table)
                 .where(table.c.id.in_(ids[i : i + _CHUNK]))
