@@ -150,3 +150,35 @@ def test_a_bulk_insert_of_templates_names_its_resident(state: ServerState) -> No
             ],
         )
     assert _since(state, n) == [("resident", r.id)]
+
+
+def test_a_rule_edit_in_place_names_only_whom_it_moves(
+    state: ServerState, session: Session
+) -> None:
+    """Same entrances, still active: only the residents added or dropped move (the others
+    are granted there as before); a change of entrances concerns all of them."""
+    ann, bob, cat = (
+        residents.create_resident(session, OPERATOR, ResidentIn(name=n)).id
+        for n in ("Ann Lee", "Bob Stone", "Cat Ray")
+    )
+    main = session.scalar(select(Entrance.id).where(Entrance.name == "main"))
+    side = entrances.create_entrance(session, state, ADMIN, EntranceIn(name="side")).id
+    rule = rules.create_rule(
+        session, OPERATOR, RuleIn(name="r", resident_ids=[ann, bob], entrance_ids=[main])
+    )
+
+    def scope_after(body: RuleIn) -> dict:
+        rules.replace_rule(session, OPERATOR, rule.id, body)
+        with state.sessions() as s:
+            return s.scalars(select(FleetChange).order_by(FleetChange.seq.desc())).first().scope
+
+    got = scope_after(RuleIn(name="r", resident_ids=[ann, bob, cat], entrance_ids=[main]))
+    assert got == {"residents": [cat], "entrances": [main]}
+    got = scope_after(RuleIn(name="r", resident_ids=[bob, cat], entrance_ids=[main]))
+    assert got == {"residents": [ann], "entrances": [main]}
+    got = scope_after(RuleIn(name="r2", resident_ids=[bob, cat], entrance_ids=[main]))
+    assert got == {"residents": [], "entrances": [main]}  # the rule set only
+    got = scope_after(RuleIn(name="r2", resident_ids=[bob, cat], entrance_ids=[side]))
+    assert got == {"residents": [bob, cat], "entrances": [main, side]}
+    got = scope_after(RuleIn(name="r2", resident_ids=None, entrance_ids=[side]))
+    assert got == {"residents": None, "entrances": [side]}

@@ -4,10 +4,13 @@ the same entrances are told the same thing (the round shares records and rule se
 
 from __future__ import annotations
 
+import uuid
+
 from facegate.fleet.protocol import ReplaceRules, UpsertResident
 from facegate.gallery.store import NewTemplate
 from facegate.server.db.database import transaction
-from facegate.server.operations import fleet_fanout
+from facegate.server.db.fleet_models import Device
+from facegate.server.operations import fleet_fanout, fleet_sync
 from tests.server.conftest import Api, add_resident
 from tests.server.fleet.test_prune import _vec
 
@@ -89,3 +92,10 @@ def test_a_round_tells_each_device_what_its_entrances_need(api: Api) -> None:
     assert _rules(out[devices["d4"]]) == [["Cat", "Dan"]]
     # nothing changed: nobody is told anything
     assert _round(api) == {}
+    # a snapshot reads only the rules at the device's entrances, and still knows that
+    # rules exist elsewhere: nobody else may open at the back door
+    with api.state.sessions() as s:
+        d4 = s.get(Device, devices["d4"])
+        _, snap = fleet_sync.snapshot(s, api.state.gallery.vault, d4, uuid.uuid4().hex, None)
+    assert {r.name for r in snap.residents} == {"Cat", "Dan"}
+    assert not snap.rules.default_allow and [r.people for r in snap.rules.rules] == [["Cat", "Dan"]]

@@ -79,8 +79,25 @@ def _both(obj: Any, key: str) -> list | None:
     return sorted(out)
 
 
-def _rule_scope(obj: AccessRuleRow) -> dict[str, Any]:
-    return {"residents": _both(obj, "resident_ids"), "entrances": _both(obj, "entrance_ids")}
+def _rule_scope(obj: AccessRuleRow, how: str) -> dict[str, Any]:
+    """Whom and where a rule's write concerns. An edit that keeps the rule's entrances and
+    its being active moves only the residents it adds or drops: the others were granted
+    there before and still are (a staff rule naming 20 people that gains a 21st re-sent
+    all 21 to every device: 15 MB for 1,000 devices instead of 5)."""
+    people = _both(obj, "resident_ids")
+    if how == "dirty" and people is not None:
+        state = inspect(obj).attrs
+        ppl = state["resident_ids"].history
+        same_place = not (
+            state["entrance_ids"].history.has_changes() or state["active"].history.has_changes()
+        )
+        if same_place and not ppl.has_changes():
+            people = []  # windows, dates, a name: the rule set changes, nobody moves
+        elif same_place and ppl.added and ppl.deleted:
+            before, after = ppl.deleted[0], ppl.added[0]
+            if before is not None and after is not None:
+                people = sorted({int(i) for i in before} ^ {int(i) for i in after})
+    return {"residents": people, "entrances": _both(obj, "entrance_ids")}
 
 
 def _of(obj: Any, how: str) -> Change | None:
@@ -99,7 +116,7 @@ def _of(obj: Any, how: str) -> Change | None:
     if isinstance(obj, Entrance):
         return (ENTRANCE, obj.id, None)
     if isinstance(obj, AccessRuleRow):
-        return (RULES, obj.id, _rule_scope(obj))
+        return (RULES, obj.id, _rule_scope(obj, how))
     return None
 
 
