@@ -9,6 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.gallery.store import NewTemplate
+from facegate.server.db import fleet_capture
 from facegate.server.db.database import transaction
 from facegate.server.db.fleet_models import FleetChange
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident, Template
@@ -182,3 +183,24 @@ def test_a_rule_edit_in_place_names_only_whom_it_moves(
     assert got == {"residents": [bob, cat], "entrances": [main, side]}
     got = scope_after(RuleIn(name="r2", resident_ids=None, entrance_ids=[side]))
     assert got == {"residents": None, "entrances": [side]}
+
+
+def test_a_commit_that_recorded_a_change_wakes_the_publisher(state: ServerState) -> None:
+    woken: list[int] = []
+    stop = fleet_capture.on_commit(state.sessions, lambda: woken.append(1))
+    try:
+        with transaction(state.sessions) as s:
+            s.add(Resident(name="Ann Ray", apartment="", notes=""))
+        assert woken == [1]
+        with transaction(state.sessions) as s:
+            s.execute(update(Resident).values(apartment="12"))  # not a device's business
+        assert woken == [1]
+        with pytest.raises(RuntimeError), transaction(state.sessions) as s:
+            s.execute(update(Resident).values(name="Ann Lee"))
+            raise RuntimeError("rolled back")
+        assert woken == [1]
+        with transaction(state.sessions) as s:
+            s.execute(update(Resident).values(name="Ann Lee"))
+        assert woken == [1, 1]
+    finally:
+        stop()

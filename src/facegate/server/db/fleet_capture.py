@@ -20,6 +20,7 @@ use count (counted where it is used).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, insert, inspect, select
@@ -42,6 +43,7 @@ INERT = {
     Resident: frozenset({"apartment", "notes", "created_at"}),
 }
 _SEEN = "fleet_changes_seen"
+_RECORDED = "fleet_changes_recorded"
 
 Change = tuple[str, int | None, dict[str, Any] | None]
 
@@ -51,6 +53,27 @@ def install(factory: sessionmaker[Session]) -> None:
     event.listen(factory, "after_flush", _after_flush)
     event.listen(factory, "do_orm_execute", _bulk)
     event.listen(factory, "after_transaction_end", _forget)
+
+
+def on_commit(factory: sessionmaker[Session], callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after each commit that recorded a change (the publisher wakes at
+    once instead of at its next tick); returns the function that stops it."""
+
+    def committed(session: Session) -> None:
+        if session.info.pop(_RECORDED, False):
+            callback()
+
+    def rolled_back(session: Session) -> None:
+        session.info.pop(_RECORDED, None)
+
+    event.listen(factory, "after_commit", committed)
+    event.listen(factory, "after_rollback", rolled_back)
+
+    def stop() -> None:
+        event.remove(factory, "after_commit", committed)
+        event.remove(factory, "after_rollback", rolled_back)
+
+    return stop
 
 
 def _forget(session: Session, transaction: Any) -> None:
@@ -132,6 +155,7 @@ def _record(session: Session, changes: list[Change]) -> None:
         rows.append({"kind": kind, "subject_id": subject, "scope": scope, "created_at": now})
     if rows:
         session.connection().execute(insert(FleetChange.__table__), rows)
+        session.info[_RECORDED] = True
 
 
 def _after_flush(session: Session, _ctx: Any) -> None:
