@@ -340,6 +340,11 @@ class DeviceStatus(BaseModel):
         None, description="events and best shots dropped unsent so far (outbox budget)"
     )
     entrances: dict[str, EntranceState] = Field(default_factory=dict)
+    rule_uses: dict[int, int] = Field(
+        default_factory=dict,
+        description="server rule id -> opens this device has granted by it since it began"
+        " (the server adds them up, so a guest pass's uses count across the fleet)",
+    )
 
 
 # -- envelopes and signatures ------------------------------------------------------------------

@@ -18,6 +18,8 @@ from facegate.runtime.access import (
     resident_refusal,
 )
 from facegate.server.db.database import counter, transaction
+from facegate.server.db.fleet_capture import record_rule_uses
+from facegate.server.db.fleet_models import uses_on_devices
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident
 from facegate.server.sql_gallery import GALLERY
 
@@ -33,7 +35,8 @@ class DbAccessPolicy(AccessPolicy):
     Rules become an `AccessConfig` (resident ids -> names, entrance ids -> names), so the
     door decides exactly as `facegate run` would with the same rules in YAML. A resident who
     is inactive or outside valid-from/until is refused first. Guest-pass uses are persisted
-    on every open, so a restart does not hand out extra uses.
+    on every open, so a restart does not hand out extra uses, and count together with the
+    opens edge devices report (`uses_on_devices`), which they are told of in turn.
 
     Two rules the YAML form does not need: weekly windows are read in the site's zone
     (`server.timezone`, the zone the UI shows and the rule form takes; the devices get the
@@ -65,6 +68,7 @@ class DbAccessPolicy(AccessPolicy):
                     select(AccessRuleRow).where(AccessRuleRow.active).order_by(AccessRuleRow.id)
                 )
             )
+            elsewhere = uses_on_devices(s)
             s.expunge_all()
         rules, ids, uses = [], [], {}
         for row in rows:
@@ -90,7 +94,7 @@ class DbAccessPolicy(AccessPolicy):
                     max_uses=row.max_uses,
                 )
             )
-            uses[len(ids)] = row.uses
+            uses[len(ids)] = row.uses + elsewhere.get(row.id, 0)
             ids.append(row.id)
         config = AccessConfig(rules=rules, default_allow=not rows, timezone=self._timezone)
         inner = AccessPolicy(config, uses)
@@ -121,6 +125,10 @@ class DbAccessPolicy(AccessPolicy):
                     .where(AccessRuleRow.id == ids[rule_index])
                     .values(uses=AccessRuleRow.uses + 1)
                 )
+                ents = s.scalar(
+                    select(AccessRuleRow.entrance_ids).where(AccessRuleRow.id == ids[rule_index])
+                )
+                record_rule_uses(s, [(ids[rule_index], ents)])  # the devices count it too
         except Exception:  # the door already opened; the count is kept in memory meanwhile
             log.exception("could not persist the use of access rule %d", ids[rule_index])
         return n

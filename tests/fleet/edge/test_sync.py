@@ -213,6 +213,13 @@ def test_acks_clear_the_outbox(client) -> None:
     assert client.handle_ack(b"{nonsense") == 0 and client.refused == {"malformed": 1}
 
 
+def test_the_status_carries_the_guest_pass_opens_made_here(client) -> None:
+    """The server adds them up across the fleet (a pass for 2 opens is 2 in the building)."""
+    client.store.record_use(7)
+    client.store.record_use(7)
+    assert client._status().rule_uses == {7: 2}
+
+
 # -- over a real broker -------------------------------------------------------------------------
 
 

@@ -379,6 +379,7 @@ class SyncClient:
             outbox=self.outbox.pending(),
             outbox_dropped=sum(self.outbox.dropped().values()),
             entrances=self._entrance_states() if online else {},
+            rule_uses=self.store.local_uses(),
         )
 
     def publish_status(self, force: bool = False) -> bool:

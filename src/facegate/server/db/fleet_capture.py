@@ -76,6 +76,13 @@ def on_commit(factory: sessionmaker[Session], callback: Callable[[], None]) -> C
     return stop
 
 
+def record_rule_uses(session: Session, rules: list[tuple[int, list[int] | None]]) -> None:
+    """Guest passes (rule id, its entrances) used somewhere: the devices at those entrances
+    need the rule set again with the new count. A use is not a write the hooks watch (a
+    count is bumped on every open, in bulk, and says nothing about who is granted)."""
+    _record(session, [(RULES, rid, {"residents": [], "entrances": ents}) for rid, ents in rules])
+
+
 def _forget(session: Session, transaction: Any) -> None:
     """A transaction (or a savepoint) ended: what it recorded may be gone with it. A
     flush's own inner transaction is neither and keeps the memory."""

@@ -22,8 +22,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    select,
+    text,
 )
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, Session, deferred, mapped_column
 
 from facegate.server.db.models import Base, UTCDateTime, utcnow
 
@@ -56,6 +58,8 @@ class Device(Base):
     software: Mapped[str] = mapped_column(String(128), default="")
     entrance_states: Mapped[dict] = mapped_column(JSON, default=dict)
     outbox: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: rule id (as text) -> opens the device granted by it, the highest it ever reported
+    rule_uses: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -102,3 +106,14 @@ class DeviceEvent(Base):
         Index("ix_device_events_time_id", "time", "id"),
         Index("ix_device_events_device_id", "device_id"),
     )
+
+
+def uses_on_devices(session: Session) -> dict[int, int]:
+    """Opens granted on edge devices per access rule id, summed over the devices (a revoked
+    device's opens happened all the same): what a guest pass has used away from the
+    server, added to `AccessRuleRow.uses` wherever a count is shown or enforced."""
+    out: dict[int, int] = {}
+    for (uses,) in session.execute(select(Device.rule_uses)):
+        for rule, n in (uses or {}).items():
+            out[int(rule)] = out.get(int(rule), 0) + int(n)
+    return out

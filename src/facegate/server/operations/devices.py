@@ -24,9 +24,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from facegate.fleet.protocol import Command, DeviceStatus, Kind, Signer, public_key_text
+from facegate.server.access_policy import RULES
 from facegate.server.auth import Principal, Role, digest
+from facegate.server.db import fleet_capture
+from facegate.server.db.database import bump
 from facegate.server.db.fleet_models import Device
-from facegate.server.db.models import Entrance, utcnow
+from facegate.server.db.models import AccessRuleRow, Entrance, utcnow
 from facegate.server.device_schemas import (
     CommandIn,
     DeviceCreated,
@@ -241,7 +244,29 @@ def apply_status(session: Session, status: DeviceStatus, device_id: int) -> bool
         d.outbox = status.outbox
     if status.entrances:
         d.entrance_states = {k: v.model_dump(mode="json") for k, v in status.entrances.items()}
+    if status.rule_uses:
+        _merge_rule_uses(session, d, status.rule_uses)
     return True
+
+
+def _merge_rule_uses(session: Session, d: Device, reported: dict[int, int]) -> None:
+    """A device's guest-pass opens onto its row, as the highest count it ever reported (a
+    device whose data dir was wiped starts again from 0: those opens still happened); a
+    count that grew sends the rule set, with the fleet's total, to the rule's devices."""
+    old = {int(k): int(v) for k, v in (d.rule_uses or {}).items()}
+    new = dict(old)
+    for rule, n in reported.items():
+        if 0 < n < 2**31 and n > new.get(rule, 0):
+            new[rule] = n
+    grown = sorted(r for r in new if new[r] != old.get(r, 0))
+    if not grown:
+        return
+    d.rule_uses = {str(k): v for k, v in sorted(new.items())}
+    rows = session.execute(
+        select(AccessRuleRow.id, AccessRuleRow.entrance_ids).where(AccessRuleRow.id.in_(grown))
+    ).all()
+    fleet_capture.record_rule_uses(session, [(int(i), ents) for i, ents in rows])
+    bump(session, RULES)  # the server's own doors count them too
 
 
 def mark_seen(session: Session, device_ids: Iterable[int]) -> None:

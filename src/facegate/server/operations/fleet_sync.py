@@ -33,7 +33,7 @@ from facegate.fleet.protocol import (
 )
 from facegate.runtime.access import AccessRule
 from facegate.server.db.fleet_capture import RESIDENT
-from facegate.server.db.fleet_models import Device, DeviceEvent, FleetChange
+from facegate.server.db.fleet_models import Device, DeviceEvent, FleetChange, uses_on_devices
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident, Template, utcnow
 from facegate.vault import Vault
 
@@ -59,6 +59,8 @@ class Grants:
     entrance_names: dict[int, str]
     #: whether any rule is active anywhere (when only some entrances' rules were loaded)
     any_rules: bool | None = None
+    #: opens per rule id on the devices (guest passes count across the fleet)
+    device_uses: dict[int, int] = field(default_factory=dict)
     _everywhere: list[int] = field(default_factory=list, repr=False)  # rule indices
     _at_entrance: dict[int, list[int]] = field(default_factory=dict, repr=False)
     _people: list[frozenset[int] | None] = field(default_factory=list, repr=False)
@@ -100,7 +102,9 @@ class Grants:
             q = q.where(AccessRuleRow.id.in_(ids))
         rules = list(session.scalars(q))
         names = dict(session.execute(select(Entrance.id, Entrance.name)).all())
-        return cls(rules, {int(k): v for k, v in names.items()}, any_rules)
+        return cls(
+            rules, {int(k): v for k, v in names.items()}, any_rules, uses_on_devices(session)
+        )
 
     def _indices(self, entrances: Iterable[int]) -> list[int]:
         found = set(self._everywhere)
@@ -187,7 +191,7 @@ class Grants:
                 )
             )
             rule_ids.append(row.id)
-            uses.append(row.uses)
+            uses.append(row.uses + self.device_uses.get(row.id, 0))
         # with rules elsewhere but none here, nobody may open here: default_allow is for a
         # server with no active rule at all
         return RuleSet(

@@ -11,13 +11,16 @@ from sqlalchemy.orm import Session
 from facegate.server.access_policy import RULES
 from facegate.server.auth import Principal, Role
 from facegate.server.db.database import bump
+from facegate.server.db.fleet_models import uses_on_devices
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident
 from facegate.server.errors import Invalid, UnknownId
 from facegate.server.operations.common import audit, fetch, require
 from facegate.server.schemas import RuleIn, RuleOut
 
 
-def rule_out(row: AccessRuleRow) -> RuleOut:
+def rule_out(row: AccessRuleRow, elsewhere: dict[int, int] | None = None) -> RuleOut:
+    """The rule as the API shows it; `uses` counts the opens at the server's doors and
+    those edge devices reported (`elsewhere`, from `uses_on_devices`)."""
     return RuleOut(
         id=row.id,
         name=row.name,
@@ -28,7 +31,7 @@ def rule_out(row: AccessRuleRow) -> RuleOut:
         valid_from=row.valid_from,
         valid_until=row.valid_until,
         max_uses=row.max_uses,
-        uses=row.uses,
+        uses=row.uses + (elsewhere or {}).get(row.id, 0),
         active=row.active,
         created_at=row.created_at,
     )
@@ -57,11 +60,13 @@ def _fields(body: RuleIn) -> dict[str, Any]:
 
 
 def list_rules(session: Session) -> list[RuleOut]:
-    return [rule_out(r) for r in session.scalars(select(AccessRuleRow).order_by(AccessRuleRow.id))]
+    elsewhere = uses_on_devices(session)
+    rows = session.scalars(select(AccessRuleRow).order_by(AccessRuleRow.id))
+    return [rule_out(r, elsewhere) for r in rows]
 
 
 def get_rule(session: Session, rule_id: int) -> RuleOut:
-    return rule_out(fetch(session, AccessRuleRow, rule_id, "rule"))
+    return rule_out(fetch(session, AccessRuleRow, rule_id, "rule"), uses_on_devices(session))
 
 
 def create_rule(session: Session, who: Principal, body: RuleIn) -> RuleOut:
