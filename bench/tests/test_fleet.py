@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from facegate.cli import main
-from facegate_bench.fleet.command import DEFAULT_DB
+from facegate_bench.fleet.common import DEFAULT_DB
 
 
 def _skip_reason() -> str | None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from facegate.cli import emit
 from facegate.errors import FaceGateError
-
-DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/facegate_bench_fleet"
+from facegate_bench.fleet.common import DEFAULT_DB
 
 
 def add_arguments(sp: argparse.ArgumentParser) -> None:

@@ -12,6 +12,9 @@ import httpx
 
 from facegate_bench.fleet.services import Server
 
+#: The benchmark's own database (dropped and made again by every run).
+DEFAULT_DB = "postgresql://postgres@127.0.0.1:5432/facegate_bench_fleet"
+
 
 def pct(values: list[float], q: float) -> float | None:
     if not values:

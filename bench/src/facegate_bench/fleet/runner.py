@@ -15,7 +15,7 @@ from typing import Any
 
 from facegate.vault import Vault, encode_key, new_key
 from facegate_bench.fleet import dataset
-from facegate_bench.fleet.command import DEFAULT_DB
+from facegate_bench.fleet.common import DEFAULT_DB
 from facegate_bench.fleet.phases import Knobs, SizeRun
 from facegate_bench.fleet.report import machine, scaling, to_text
 from facegate_bench.fleet.services import Broker, Server, raise_file_limit
