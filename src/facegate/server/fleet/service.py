@@ -325,6 +325,5 @@ class FleetService:
                 good.append((dev, eb))
             acks = fleet_sync.ingest(s, good)
             device_ops.mark_seen(s, acks)  # once per device, however many batches it sent
-            for dev, st in statuses:
-                device_ops.apply_status(s, st, dev)
+            device_ops.apply_statuses(s, statuses)
         return acks

