@@ -10,7 +10,6 @@ not sent: a device that does not know a face keeps the door shut.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,8 +35,6 @@ from facegate.server.db.fleet_capture import RESIDENT
 from facegate.server.db.fleet_models import Device, DeviceEvent, FleetChange, uses_on_devices
 from facegate.server.db.models import AccessRuleRow, Entrance, Resident, Template, utcnow
 from facegate.vault import Vault
-
-log = logging.getLogger("facegate.server.fleet")
 
 _ALL_NAMES = 2_000  # more names wanted than this: read the whole (id, name) column
 
@@ -111,10 +108,6 @@ class Grants:
         for e in set(entrances):
             found.update(self._at_entrance.get(e, ()))
         return sorted(found)  # the rules' id order, as loaded
-
-    def at(self, entrances: Iterable[int]) -> list[AccessRuleRow]:
-        """The rules that concern any of these entrances."""
-        return [self.rules[i] for i in self._indices(entrances)]
 
     def residents_at(self, entrances: Iterable[int]) -> frozenset[int] | None:
         """The resident ids granted at these entrances; None = every resident."""
